@@ -1,0 +1,489 @@
+"""The engine's use cases: each function is one transaction.
+
+Views and the CLI call these and nothing below them.  Every command takes the
+acting ``Principal``, checks what that principal may do, changes state through
+one unit of work, records an audit entry in the same transaction, and commits.
+A failure anywhere rolls the whole command back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import jsonschema
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.context import EngineContext
+from engine.decisions import evaluate_decision, parse_decisions
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    HuiqianError,
+    InvalidInput,
+    NotFound,
+    ScriptError,
+)
+from engine.human_tasks import sync_human_tasks
+from engine.identity import Principal, Role
+from engine.models import Definition, HumanTask, Instance, new_id
+from engine.process_parser import Dependencies, main_process, parse_bpmn
+from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
+from engine.unit_of_work import SqlUnitOfWork
+from engine.xml_safety import check_and_parse
+
+BPMN_NS = b"http://www.omg.org/spec/BPMN/20100524/MODEL"
+DMN_NAMESPACES = (b"https://www.omg.org/spec/DMN/", b"http://www.omg.org/spec/DMN/")
+
+
+def _require(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden(f"this action needs one of the roles: {', '.join(r.value for r in roles)}")
+
+
+# --- definitions -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deployment:
+    definition: Definition
+    created: bool
+    deployed: list[Definition]
+
+
+def _dependencies(ctx: EngineContext, uow: SqlUnitOfWork) -> Dependencies:
+    def latest_xml(kind: str, key: str) -> bytes | None:
+        found = uow.definitions.latest(kind, key)
+        return found.xml if found else None
+
+    return Dependencies(
+        process_xml=lambda key: latest_xml("bpmn", key),
+        decision_xml=lambda key: latest_xml("dmn", key),
+        handlers=ctx.handlers,
+    )
+
+
+def _store_version(
+    uow: SqlUnitOfWork,
+    kind: str,
+    key: str,
+    name: str,
+    xml: bytes,
+    filename: str,
+    spec: dict[str, Any] | None,
+    actor: str,
+) -> tuple[Definition, bool]:
+    """Same content as the latest version → that version; changed → version + 1."""
+    checksum = hashlib.sha256(xml).hexdigest()
+    latest = uow.definitions.latest(kind, key)
+    if latest is not None and latest.checksum == checksum:
+        return latest, False
+    definition = Definition(
+        kind=kind,
+        key=key,
+        version=(latest.version + 1) if latest else 1,
+        name=name,
+        filename=filename,
+        checksum=checksum,
+        xml=xml,
+        spec=spec,
+        deployed_by=actor,
+    )
+    uow.definitions.add(definition)
+    uow.flush()
+    uow.audit.record(
+        actor, "deploy", details={"kind": kind, "key": key, "version": definition.version}
+    )
+    return definition, True
+
+
+def _is_dmn(xml: bytes, filename: str) -> bool:
+    head = xml[:4096]
+    return filename.lower().endswith(".dmn") or (
+        any(ns in head for ns in DMN_NAMESPACES) and BPMN_NS not in head
+    )
+
+
+def deploy(ctx: EngineContext, principal: Principal, xml: bytes, filename: str) -> Deployment:
+    """Validate and deploy a BPMN or DMN file; every process/decision in it gets a version."""
+    _require(principal, Role.DESIGNER, Role.ADMIN)
+    with SqlUnitOfWork(ctx.db) as uow:
+        if _is_dmn(xml, filename):
+            check_and_parse(xml, filename=filename)
+            items = [
+                (info.key, info.name, None) for info in parse_decisions(xml, filename).values()
+            ]
+            kind = "dmn"
+        else:
+            parsed = parse_bpmn(xml, filename, _dependencies(ctx, uow))
+            main_key = main_process(parsed).key
+            parsed.sort(key=lambda p: p.key != main_key)
+            items = [
+                (p.key, p.name, SERIALIZATION.spec_to_dict(SpecBundle(p.spec, p.subprocess_specs)))
+                for p in parsed
+            ]
+            kind = "bpmn"
+        results = [
+            _store_version(uow, kind, key, name, xml, filename, spec, principal.username)
+            for key, name, spec in items
+        ]
+        uow.commit()
+    first, created = results[0]
+    return Deployment(first, created, [definition for definition, _ in results])
+
+
+# --- instances -------------------------------------------------------------
+
+
+def _jurisdiction_variables(
+    ctx: EngineContext, jurisdiction_id: str | None, variables: dict[str, Any]
+) -> dict[str, Any]:
+    """Variables every process started for a jurisdiction can rely on.
+
+    The roster is data (``bpmn/jurisdictions/*.yaml``), so processes read it from
+    these variables instead of naming departments.
+    """
+    if jurisdiction_id is None:
+        return {}
+    jurisdiction = ctx.jurisdictions.get(jurisdiction_id)
+    if jurisdiction is None:
+        raise InvalidInput(f"unknown jurisdiction {jurisdiction_id!r}")
+    extra: dict[str, Any] = {
+        "jurisdiction": jurisdiction.id,
+        "lead_department": jurisdiction.lead,
+        "roster": jurisdiction.department_codes(),
+    }
+    measure_id = variables.get("measure")
+    if measure_id:
+        try:
+            extra["measure_departments"] = list(jurisdiction.measure(measure_id).departments)
+        except NotFound:
+            raise InvalidInput(
+                f"jurisdiction {jurisdiction.id!r} has no measure {measure_id!r}"
+            ) from None
+    explicit = variables.get("departments")
+    if explicit is not None:
+        roster = set(extra["roster"])
+        unknown = (
+            [code for code in explicit if code not in roster]
+            if isinstance(explicit, list)
+            else [explicit]
+        )
+        if unknown:
+            raise InvalidInput(
+                f"not departments of {jurisdiction.id}: {', '.join(map(str, unknown))}"
+            )
+    return extra
+
+
+def _bundle(ctx: EngineContext, uow: SqlUnitOfWork, definition_id: str) -> SpecBundle:
+    def load() -> dict[str, Any]:
+        definition = uow.definitions.get(definition_id)
+        assert definition is not None and definition.spec is not None
+        return definition.spec
+
+    return ctx.spec_cache.get(definition_id, load)
+
+
+def _step(action: str, fn: Any) -> Any:
+    """Run a workflow step, turning SpiffWorkflow failures into engine errors."""
+    try:
+        return fn()
+    except HuiqianError:
+        raise
+    except (WorkflowException, SpiffWorkflowException) as exc:
+        cause = exc.__cause__ or getattr(exc, "error", None)
+        if isinstance(cause, HuiqianError):
+            raise cause from exc
+        raise ScriptError(f"{action} failed: {exc}") from exc
+
+
+def _save(
+    ctx: EngineContext, uow: SqlUnitOfWork, run: WorkflowRun, instance: Instance
+) -> tuple[list[HumanTask], list[HumanTask]]:
+    now = ctx.clock()
+    changes = _step(
+        "assigning tasks", lambda: sync_human_tasks(run, instance, uow.tasks, ctx.forms, now)
+    )
+    instance.state = run.dump()
+    instance.variables = run.variables()
+    instance.updated_at = now
+    if run.completed:
+        instance.status = "completed"
+        instance.ended_at = now
+    return changes
+
+
+def _can_see_instance(principal: Principal, instance: Instance) -> bool:
+    if principal.role is not Role.OFFICER:
+        return True
+    return instance.jurisdiction in (None, principal.jurisdiction)
+
+
+def start_instance(
+    ctx: EngineContext,
+    principal: Principal,
+    *,
+    process_key: str,
+    variables: dict[str, Any],
+    version: int | None = None,
+    jurisdiction: str | None = None,
+    business_key: str | None = None,
+) -> Instance:
+    if principal.role is Role.OFFICER:
+        if jurisdiction not in (None, principal.jurisdiction):
+            raise Forbidden("officers start processes of their own jurisdiction only")
+        jurisdiction = principal.jurisdiction
+    jurisdiction = jurisdiction or variables.get("jurisdiction")
+    with SqlUnitOfWork(ctx.db) as uow:
+        definition = (
+            uow.definitions.version("bpmn", process_key, version)
+            if version
+            else uow.definitions.latest("bpmn", process_key)
+        )
+        if definition is None:
+            raise InvalidInput(
+                f"process {process_key!r} (version {version or 'latest'}) is not deployed"
+            )
+        instance_id = new_id()
+        start_vars = {
+            **variables,
+            **_jurisdiction_variables(ctx, jurisdiction, variables),
+            "instance_id": instance_id,
+        }
+        if business_key:
+            start_vars["business_key"] = business_key
+        bundle = _bundle(ctx, uow, definition.id)
+        run = _step("starting", lambda: WorkflowRun.start(bundle, start_vars, ctx.script_engine))
+        now = ctx.clock()
+        instance = Instance(
+            id=instance_id,
+            definition_id=definition.id,
+            process_key=process_key,
+            business_key=business_key,
+            jurisdiction=jurisdiction,
+            status="running",
+            state={},
+            started_by=principal.username,
+            created_at=now,
+        )
+        uow.instances.add(instance)
+        uow.flush()
+        _save(ctx, uow, run, instance)
+        uow.audit.record(
+            principal.username,
+            "start",
+            instance_id=instance.id,
+            details={"process_key": process_key, "version": definition.version},
+        )
+        uow.commit()
+    return instance
+
+
+def get_instance(ctx: EngineContext, principal: Principal, instance_id: str) -> Instance:
+    with SqlUnitOfWork(ctx.db, read_only=True) as uow:
+        instance = uow.instances.get(instance_id)
+        if instance is None or not _can_see_instance(principal, instance):
+            raise NotFound(f"instance {instance_id} not found")
+        return instance
+
+
+def terminate_instance(
+    ctx: EngineContext, principal: Principal, instance_id: str, reason: str
+) -> Instance:
+    with SqlUnitOfWork(ctx.db) as uow:
+        instance = uow.instances.get(instance_id, for_update=True)
+        if instance is None or not _can_see_instance(principal, instance):
+            raise NotFound(f"instance {instance_id} not found")
+        if not (principal.is_admin or principal.username == instance.started_by):
+            raise Forbidden("only an admin or the starter may terminate an instance")
+        if instance.status not in ("running", "error"):
+            raise Conflict(f"instance is {instance.status}, not running")
+        run = WorkflowRun.restore(
+            _bundle(ctx, uow, instance.definition_id), instance.state, ctx.script_engine
+        )
+        run.cancel()
+        now = ctx.clock()
+        for row in uow.tasks.for_instance(instance.id, state="open"):
+            row.state = "cancelled"
+            row.completed_at = now
+            row.version += 1
+        instance.state = run.dump()
+        instance.status = "terminated"
+        instance.ended_at = now
+        instance.updated_at = now
+        uow.audit.record(
+            principal.username, "terminate", instance_id=instance.id, details={"reason": reason}
+        )
+        uow.commit()
+    return instance
+
+
+def instance_history(ctx: EngineContext, principal: Principal, instance_id: str) -> list[Any]:
+    with SqlUnitOfWork(ctx.db, read_only=True) as uow:
+        instance = uow.instances.get(instance_id)
+        if instance is None or not _can_see_instance(principal, instance):
+            raise NotFound(f"instance {instance_id} not found")
+        return uow.audit.for_instance(instance_id)
+
+
+# --- human tasks -----------------------------------------------------------
+
+
+def visible_departments(principal: Principal) -> list[tuple[str | None, str]] | None:
+    """The (jurisdiction, department) pairs whose tasks a principal sees; None = all."""
+    if principal.role in (Role.ADMIN, Role.INTEGRATOR):
+        return None
+    if principal.department:
+        return [(principal.jurisdiction, principal.department)]
+    return []
+
+
+def _can_see_task(principal: Principal, task: HumanTask) -> bool:
+    allowed = visible_departments(principal)
+    return allowed is None or (task.jurisdiction, task.department) in allowed
+
+
+def _task_for_action(uow: SqlUnitOfWork, principal: Principal, task_id: str) -> HumanTask:
+    task = uow.tasks.get(task_id, for_update=True)
+    # Another department's task answers 404, not 403: its existence is not theirs to know.
+    if task is None or not _can_see_task(principal, task):
+        raise NotFound(f"task {task_id} not found")
+    if principal.role is Role.INTEGRATOR:
+        raise Forbidden("integrators read tasks; officers act on them")
+    return task
+
+
+def _check_open(task: HumanTask, expected_version: int | None) -> None:
+    if task.state != "open":
+        raise Conflict(f"task is already {task.state}", task_state=task.state)
+    if expected_version is not None and expected_version != task.version:
+        raise Conflict(
+            f"task version is {task.version}, not {expected_version}: reload and retry",
+            current_version=task.version,
+        )
+
+
+def get_task(ctx: EngineContext, principal: Principal, task_id: str) -> HumanTask:
+    with SqlUnitOfWork(ctx.db, read_only=True) as uow:
+        task = uow.tasks.get(task_id)
+        if task is None or not _can_see_task(principal, task):
+            raise NotFound(f"task {task_id} not found")
+        return task
+
+
+def claim_task(
+    ctx: EngineContext, principal: Principal, task_id: str, expected_version: int | None = None
+) -> HumanTask:
+    with SqlUnitOfWork(ctx.db) as uow:
+        task = _task_for_action(uow, principal, task_id)
+        _check_open(task, expected_version)
+        if task.assignee not in (None, principal.username):
+            raise Conflict(f"task is claimed by {task.assignee}")
+        task.assignee = principal.username
+        task.version += 1
+        uow.audit.record(principal.username, "claim", instance_id=task.instance_id, task_id=task.id)
+        uow.commit()
+        return task
+
+
+def unclaim_task(
+    ctx: EngineContext, principal: Principal, task_id: str, expected_version: int | None = None
+) -> HumanTask:
+    with SqlUnitOfWork(ctx.db) as uow:
+        task = _task_for_action(uow, principal, task_id)
+        _check_open(task, expected_version)
+        if task.assignee is None:
+            raise Conflict("task is not claimed")
+        if task.assignee != principal.username and not principal.is_admin:
+            raise Forbidden(f"task is claimed by {task.assignee}")
+        task.assignee = None
+        task.version += 1
+        uow.audit.record(
+            principal.username, "unclaim", instance_id=task.instance_id, task_id=task.id
+        )
+        uow.commit()
+        return task
+
+
+def _validate_form(task: HumanTask, data: dict[str, Any]) -> None:
+    schema = (task.form or {}).get("schema")
+    if not schema:
+        return
+    errors = sorted(
+        jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)
+    )
+    if errors:
+        fields = [
+            {"field": ".".join(map(str, e.path)) or "(form)", "message": e.message} for e in errors
+        ]
+        raise InvalidInput(f"the form data is invalid: {fields[0]['message']}", errors=fields)
+
+
+def complete_task(
+    ctx: EngineContext,
+    principal: Principal,
+    task_id: str,
+    data: dict[str, Any],
+    expected_version: int | None = None,
+) -> HumanTask:
+    """Complete a task and advance its instance, all or nothing.
+
+    The instance row is locked (PostgreSQL) or the database is (SQLite) before
+    the task's state is checked, so of two concurrent completions exactly one
+    wins and the other sees ``completed`` and answers 409.
+    """
+    with SqlUnitOfWork(ctx.db) as uow:
+        task = _task_for_action(uow, principal, task_id)
+        instance = uow.instances.get(task.instance_id, for_update=True)
+        uow.session.refresh(task)
+        _check_open(task, expected_version)
+        if task.assignee not in (None, principal.username) and not principal.is_admin:
+            raise Forbidden(f"task is claimed by {task.assignee}")
+        _validate_form(task, data)
+        assert instance is not None
+        run = WorkflowRun.restore(
+            _bundle(ctx, uow, instance.definition_id), instance.state, ctx.script_engine
+        )
+        payload = {**data, "completed_by": principal.username}
+        _step(f"completing {task.bpmn_id}", lambda: run.complete(task.id, payload))
+        now = ctx.clock()
+        task.state = "completed"
+        task.result = data
+        task.completed_at = now
+        task.completed_by = principal.username
+        task.assignee = task.assignee or principal.username
+        task.version += 1
+        _save(ctx, uow, run, instance)
+        uow.audit.record(
+            principal.username,
+            "complete",
+            instance_id=instance.id,
+            task_id=task.id,
+            details={"bpmn_id": task.bpmn_id, "department": task.department, "data": data},
+        )
+        try:
+            uow.commit()
+        except StaleDataError:
+            raise Conflict("the instance changed meanwhile: reload and retry") from None
+        return task
+
+
+# --- decisions -------------------------------------------------------------
+
+
+def evaluate_deployed_decision(
+    ctx: EngineContext, key: str, variables: dict[str, Any], version: int | None = None
+) -> Any:
+    with SqlUnitOfWork(ctx.db, read_only=True) as uow:
+        definition = (
+            uow.definitions.version("dmn", key, version)
+            if version
+            else uow.definitions.latest("dmn", key)
+        )
+        if definition is None:
+            raise NotFound(f"decision {key!r} is not deployed")
+        xml = definition.xml
+    return evaluate_decision(xml, key, variables, ctx.script_engine)

@@ -1,0 +1,114 @@
+"""Keep the human-task rows in step with a workflow's READY user tasks.
+
+After every step the command layer calls ``sync_human_tasks``: READY user
+tasks without a row get one (with department, form, due date), and open rows
+whose workflow task is no longer READY (cancelled by a boundary event, by
+termination, by the completion rule of a multi-instance) are closed as
+``cancelled``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
+from SpiffWorkflow.task import Task
+
+from engine.errors import ScriptError
+from engine.models import HumanTask, Instance
+from engine.process_parser import EXPRESSION, department_rule
+from engine.repository import TaskRepository
+from engine.runtime import SERIALIZATION, WorkflowRun
+
+FormLookup = Callable[[str], dict[str, Any] | None]
+
+
+def _department(run: WorkflowRun, task: Task) -> str | None:
+    rule = department_rule(task.task_spec.extensions or {}, task.task_spec.lane)
+    if rule is None:
+        return None
+    match = EXPRESSION.match(rule)
+    if not match:
+        return rule.split(",")[0].strip()
+    value = run.evaluate(task, match.group(1))
+    if isinstance(value, list | tuple) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, str) or not value:
+        raise ScriptError(
+            f"department expression {rule!r} of task {task.task_spec.bpmn_id!r} gave {value!r}, "
+            "not a department code"
+        )
+    return value
+
+
+def _visible_data(task: Task) -> dict[str, Any]:
+    """Task data shown with the task, without the collections a multi-instance fans out.
+
+    Leaving the whole collection out keeps each of N parallel tasks O(1) in size
+    instead of O(N).
+    """
+    hidden: set[str] = set()
+    parent_spec = task.parent.task_spec if task.parent else None
+    if isinstance(parent_spec, MultiInstanceTask):
+        for ref in (parent_spec.data_input, parent_spec.data_output):
+            if ref is not None:
+                hidden.add(ref.bpmn_id)
+    data = {k: v for k, v in task.data.items() if k not in hidden}
+    return json.loads(json.dumps(SERIALIZATION.data_to_json(data), default=str))
+
+
+def _due_at(task: Task, now: datetime) -> datetime | None:
+    due_in = (task.task_spec.extensions or {}).get("dueIn")
+    if not due_in:
+        return None
+    return now + TimerEventDefinition.parse_iso_duration(due_in)
+
+
+def sync_human_tasks(
+    run: WorkflowRun,
+    instance: Instance,
+    tasks: TaskRepository,
+    forms: FormLookup,
+    now: datetime,
+) -> tuple[list[HumanTask], list[HumanTask]]:
+    """Create rows for new READY user tasks and cancel stale open ones.
+
+    Returns (created, cancelled).
+    """
+    existing = {row.id: row for row in tasks.for_instance(instance.id)}
+    ready = {str(task.id): task for task in run.ready_human_tasks()}
+    created: list[HumanTask] = []
+    for task_id, task in ready.items():
+        if task_id in existing:
+            continue
+        extensions = task.task_spec.extensions or {}
+        form_key = extensions.get("formKey")
+        form = {"key": form_key, "schema": forms(form_key)} if form_key else None
+        row = HumanTask(
+            id=task_id,
+            instance_id=instance.id,
+            process_key=instance.process_key,
+            bpmn_id=task.task_spec.bpmn_id,
+            name=task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+            jurisdiction=instance.jurisdiction,
+            department=_department(run, task),
+            state="open",
+            form=form,
+            data=_visible_data(task),
+            created_at=now,
+            due_at=_due_at(task, now),
+        )
+        tasks.add(row)
+        created.append(row)
+    cancelled = []
+    for row in existing.values():
+        if row.state == "open" and row.id not in ready:
+            row.state = "cancelled"
+            row.completed_at = now
+            row.version += 1
+            cancelled.append(row)
+    return created, cancelled

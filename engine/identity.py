@@ -1,0 +1,138 @@
+"""Users, roles, password hashing and bearer tokens.
+
+Passwords are hashed with Argon2id.  API tokens are random and opaque; the
+database keeps only their SHA-256, so tokens can be revoked one by one and a
+copy of the table grants nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from engine.errors import Conflict, InvalidInput, Unauthorized
+from engine.models import ApiToken, User, utcnow
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of a login for an unknown user equal
+# to that of a wrong password, so usernames cannot be probed by timing.
+_DUMMY_HASH = _hasher.hash("huiqian-no-such-user")
+
+MIN_PASSWORD_LENGTH = 10
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    DESIGNER = "designer"
+    ADMIN = "admin"
+    INTEGRATOR = "integrator"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: the subset of a user that authorisation decisions need."""
+
+    user_id: int
+    username: str
+    role: Role
+    jurisdiction: str | None
+    department: str | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @classmethod
+    def of(cls, user: User) -> Principal:
+        return cls(user.id, user.username, Role(user.role), user.jurisdiction, user.department)
+
+
+SYSTEM = Principal(0, "system", Role.ADMIN, None, None)
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return _hasher.hash(password)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str | None = None,
+    password_hash: str | None = None,
+    role: Role,
+    jurisdiction: str | None = None,
+    department: str | None = None,
+    display_name: str = "",
+) -> User:
+    """Create a user from a password, or from a hash made once for many (demo seeding)."""
+    if (password is None) == (password_hash is None):
+        raise ValueError("give exactly one of password and password_hash")
+    if role is Role.OFFICER and not (jurisdiction and department):
+        raise InvalidInput("an officer needs a jurisdiction and a department")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(f"user {username!r} already exists")
+    user = User(
+        username=username,
+        password_hash=password_hash or hash_password(str(password)),
+        role=role.value,
+        jurisdiction=jurisdiction,
+        department=department,
+        display_name=display_name or username,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User:
+    """Return the active user with these credentials or raise Unauthorized."""
+    user = session.scalar(select(User).where(User.username == username))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        raise Unauthorized("invalid username or password") from None
+    if user is None or not user.active:
+        raise Unauthorized("invalid username or password")
+    return user
+
+
+def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, ApiToken]:
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(token_hash=_token_digest(token), user_id=user.id, expires_at=utcnow() + ttl)
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def resolve_token(session: Session, token: str) -> User:
+    """The active user a bearer token belongs to, or Unauthorized."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        raise Unauthorized("invalid or expired token")
+    user = session.get(User, row.user_id)
+    if user is None or not user.active:
+        raise Unauthorized("invalid or expired token")
+    return user
+
+
+def revoke_token(session: Session, token: str) -> None:
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == _token_digest(token), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )

@@ -1,0 +1,182 @@
+"""Repositories: the only place that knows how engine rows are queried."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.models import AuditEntry, Definition, HumanTask, Instance
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Page:
+    """Offset pagination: ``page`` counts from 1."""
+
+    page: int = 1
+    page_size: int = 50
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.page_size
+
+
+def _paginate(session: Session, query: Select[tuple[T]], page: Page) -> tuple[list[T], int]:
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(session.scalars(query.offset(page.offset).limit(page.page_size)))
+    return items, int(total or 0)
+
+
+class DefinitionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, definition_id: str) -> Definition | None:
+        return self.session.get(Definition, definition_id)
+
+    def latest(self, kind: str, key: str) -> Definition | None:
+        return self.session.scalar(
+            select(Definition)
+            .where(Definition.kind == kind, Definition.key == key)
+            .order_by(Definition.version.desc())
+            .limit(1)
+        )
+
+    def version(self, kind: str, key: str, version: int) -> Definition | None:
+        return self.session.scalar(
+            select(Definition).where(
+                Definition.kind == kind, Definition.key == key, Definition.version == version
+            )
+        )
+
+    def add(self, definition: Definition) -> None:
+        self.session.add(definition)
+
+    def list(self, page: Page, key: str | None = None, kind: str | None = None):
+        query = select(Definition).order_by(Definition.key, Definition.version.desc())
+        if key:
+            query = query.where(Definition.key == key)
+        if kind:
+            query = query.where(Definition.kind == kind)
+        return _paginate(self.session, query, page)
+
+
+class InstanceRepository:
+    def __init__(self, session: Session, *, row_locks: bool) -> None:
+        self.session = session
+        self.row_locks = row_locks
+
+    def get(self, instance_id: str, *, for_update: bool = False) -> Instance | None:
+        query = select(Instance).where(Instance.id == instance_id)
+        if for_update and self.row_locks:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def add(self, instance: Instance) -> None:
+        self.session.add(instance)
+
+    def list(self, page: Page, **filters: Any) -> tuple[list[Instance], int]:
+        query = select(Instance).order_by(Instance.created_at.desc(), Instance.id)
+        for column in ("status", "process_key", "business_key", "jurisdiction"):
+            if filters.get(column):
+                query = query.where(getattr(Instance, column) == filters[column])
+        return _paginate(self.session, query, page)
+
+
+@dataclass(frozen=True)
+class TaskQuery:
+    """What a caller may see and what it asked for.
+
+    ``departments`` restricts to (jurisdiction, department) pairs; None means
+    no restriction (admins).  ``assignee`` narrows to one officer's claimed tasks.
+    """
+
+    departments: Sequence[tuple[str | None, str]] | None = None
+    assignee: str | None = None
+    state: str | None = None
+    instance_id: str | None = None
+    department: str | None = None
+
+
+class TaskRepository:
+    def __init__(self, session: Session, *, row_locks: bool) -> None:
+        self.session = session
+        self.row_locks = row_locks
+
+    def get(self, task_id: str, *, for_update: bool = False) -> HumanTask | None:
+        query = select(HumanTask).where(HumanTask.id == task_id)
+        if for_update and self.row_locks:
+            query = query.with_for_update()
+        return self.session.scalar(query)
+
+    def add(self, task: HumanTask) -> None:
+        self.session.add(task)
+
+    def for_instance(self, instance_id: str, state: str | None = None) -> list[HumanTask]:
+        query = select(HumanTask).where(HumanTask.instance_id == instance_id)
+        if state:
+            query = query.where(HumanTask.state == state)
+        return list(self.session.scalars(query.order_by(HumanTask.created_at, HumanTask.id)))
+
+    def list(self, page: Page, q: TaskQuery) -> tuple[list[HumanTask], int]:
+        query = select(HumanTask).order_by(HumanTask.created_at.desc(), HumanTask.id)
+        if q.departments is not None:
+            if not q.departments:
+                return [], 0
+            conditions = [
+                (HumanTask.department == department)
+                & (
+                    (HumanTask.jurisdiction == jurisdiction)
+                    if jurisdiction
+                    else HumanTask.jurisdiction.is_(None)
+                )
+                for jurisdiction, department in q.departments
+            ]
+            query = query.where(or_(*conditions))
+        if q.assignee:
+            query = query.where(HumanTask.assignee == q.assignee)
+        if q.state:
+            query = query.where(HumanTask.state == q.state)
+        if q.instance_id:
+            query = query.where(HumanTask.instance_id == q.instance_id)
+        if q.department:
+            query = query.where(HumanTask.department == q.department)
+        return _paginate(self.session, query, page)
+
+
+class AuditRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def record(
+        self,
+        actor: str,
+        action: str,
+        *,
+        instance_id: str | None = None,
+        task_id: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        entry = AuditEntry(
+            actor=actor,
+            action=action,
+            instance_id=instance_id,
+            task_id=task_id,
+            details=details or {},
+        )
+        self.session.add(entry)
+        return entry
+
+    def for_instance(self, instance_id: str) -> list[AuditEntry]:
+        return list(
+            self.session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.instance_id == instance_id)
+                .order_by(AuditEntry.id)
+            )
+        )

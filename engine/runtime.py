@@ -1,0 +1,186 @@
+"""The SpiffWorkflow adapter: build, restore, advance and dump workflows.
+
+Two things differ from using SpiffWorkflow's serializer directly:
+
+* A definition version's spec (and the subprocess and decision specs it was
+  deployed with) is serialised once, at deployment, and deserialised once per
+  process into ``SpecCache``.  An instance's saved state holds only its own
+  tasks and data: ``StateOnlyWorkflowConverter`` leaves the spec out, which
+  SpiffWorkflow's default converter writes on every save.
+* Every expression and script runs in ``engine.sandbox``; SpiffWorkflow's
+  default script engine uses plain ``eval``/``exec``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task, TaskState
+
+from engine.sandbox import HuiqianScriptEngine
+from engine.task_specs import serializer_config
+
+STATE_FORMAT = 1
+
+
+class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
+    """Serialises a workflow without its specs; they are restored from the cache."""
+
+    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
+
+    def restore(self, dct: dict[str, Any], bundle: SpecBundle) -> BpmnWorkflow:
+        dct = dict(dct)
+        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dict(dct["subprocesses"]), workflow)
+        workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
+        return workflow
+
+
+@dataclass(frozen=True)
+class SpecBundle:
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+
+
+class _Serialization:
+    """SpiffWorkflow's registry with the state-only workflow converter swapped in."""
+
+    def __init__(self) -> None:
+        self.registry = BpmnWorkflowSerializer.configure(serializer_config())
+        self.workflow_converter = StateOnlyWorkflowConverter(BpmnWorkflow, self.registry)
+
+    def spec_to_dict(self, bundle: SpecBundle) -> dict[str, Any]:
+        return {
+            "format": STATE_FORMAT,
+            "spec": self.registry.convert(bundle.spec),
+            "subprocess_specs": {
+                name: self.registry.convert(spec) for name, spec in bundle.subprocess_specs.items()
+            },
+        }
+
+    def spec_from_dict(self, dct: dict[str, Any]) -> SpecBundle:
+        return SpecBundle(
+            spec=self.registry.restore(dct["spec"]),
+            subprocess_specs={
+                name: self.registry.restore(spec) for name, spec in dct["subprocess_specs"].items()
+            },
+        )
+
+    def state_to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        return {"format": STATE_FORMAT, **self.workflow_converter.to_dict(workflow)}
+
+    def state_from_dict(self, dct: dict[str, Any], bundle: SpecBundle) -> BpmnWorkflow:
+        return self.workflow_converter.restore(dct, bundle)
+
+    def data_to_json(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Task or workflow data as plain JSON (dates become their ISO form)."""
+        return self.registry.convert(self.registry.clean(data))
+
+
+SERIALIZATION = _Serialization()
+
+
+class SpecCache:
+    """Deserialised specs by definition id: specs are immutable once deployed."""
+
+    def __init__(self, capacity: int = 256) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[str, SpecBundle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, definition_id: str, load: Callable[[], dict[str, Any]]) -> SpecBundle:
+        with self._lock:
+            bundle = self._items.get(definition_id)
+            if bundle is not None:
+                self._items.move_to_end(definition_id)
+                return bundle
+        bundle = SERIALIZATION.spec_from_dict(load())
+        with self._lock:
+            self._items[definition_id] = bundle
+            while len(self._items) > self._capacity:
+                self._items.popitem(last=False)
+        return bundle
+
+
+def is_human(task: Task) -> bool:
+    return bool(task.task_spec.manual)
+
+
+class WorkflowRun:
+    """One loaded workflow and the operations the command layer performs on it."""
+
+    def __init__(self, workflow: BpmnWorkflow, script_engine: HuiqianScriptEngine) -> None:
+        self.workflow = workflow
+        self.workflow.script_engine = script_engine
+
+    @classmethod
+    def start(
+        cls, bundle: SpecBundle, variables: dict[str, Any], script_engine: HuiqianScriptEngine
+    ) -> WorkflowRun:
+        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs)
+        workflow.task_tree.data.update(variables)
+        run = cls(workflow, script_engine)
+        run.advance()
+        return run
+
+    @classmethod
+    def restore(
+        cls, bundle: SpecBundle, state: dict[str, Any], script_engine: HuiqianScriptEngine
+    ) -> WorkflowRun:
+        return cls(SERIALIZATION.state_from_dict(state, bundle), script_engine)
+
+    def advance(self) -> None:
+        self.workflow.do_engine_steps()
+
+    def dump(self) -> dict[str, Any]:
+        return SERIALIZATION.state_to_dict(self.workflow)
+
+    def ready_human_tasks(self) -> Iterator[Task]:
+        return iter(self.workflow.get_tasks(state=TaskState.READY, manual=True))
+
+    def task(self, task_id: str) -> Task | None:
+        return self.workflow.get_task_from_id(UUID(task_id))
+
+    def complete(self, task_id: str, data: dict[str, Any]) -> None:
+        task = self.task(task_id)
+        if task is None or task.state != TaskState.READY:
+            raise LookupError(task_id)
+        task.data.update(data)
+        task.run()
+        self.advance()
+
+    def cancel(self) -> None:
+        self.workflow.cancel()
+
+    @property
+    def completed(self) -> bool:
+        return self.workflow.is_completed()
+
+    def variables(self) -> dict[str, Any]:
+        """The process variables an API client sees: the data of the latest finished task."""
+        if self.workflow.is_completed():
+            return SERIALIZATION.data_to_json(self.workflow.data or self._last_data())
+        return SERIALIZATION.data_to_json(self._last_data())
+
+    def _last_data(self) -> dict[str, Any]:
+        last = self.workflow.last_task or self.workflow.task_tree
+        return last.data
+
+    def evaluate(self, task: Task, expression: str) -> Any:
+        return self.workflow.script_engine.evaluate(task, expression)

@@ -1,0 +1,24 @@
+"""The REST API under /api/v1: one flask-smorest blueprint per resource."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+from services.api import decisions, definitions, instances, jurisdictions, system, tasks
+
+BLUEPRINTS = (
+    system.blp,
+    definitions.blp,
+    instances.blp,
+    tasks.blp,
+    jurisdictions.blp,
+    decisions.blp,
+)
+
+
+def register(api: Api) -> None:
+    api.spec.components.security_scheme(
+        "bearer", {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"}
+    )
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix="/api/v1")

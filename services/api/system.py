@@ -1,0 +1,70 @@
+"""Health, token issue and the caller's own identity."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import text
+
+from engine.errors import Unauthorized
+from engine.identity import authenticate, issue_token
+from engine.models import User
+from engine.repository import AuditRepository
+from services.auth import current_principal
+from services.extensions import engine_context
+from services.schemas import HealthSchema, MeSchema, TokenRequestSchema, TokenSchema
+
+blp = Blueprint("system", __name__, description="Health and authentication")
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(503, schema=HealthSchema, description="the database is unreachable")
+    def get(self) -> Any:
+        try:
+            with engine_context().db.read_session() as s:
+                s.execute(text("SELECT 1"))
+        except Exception:
+            current_app.logger.exception("health check: database unreachable")
+            return {"status": "degraded", "database": "error"}, 503
+        return {"status": "ok", "database": "ok"}
+
+
+@blp.route("/auth/token")
+class Token(MethodView):
+    @blp.arguments(TokenRequestSchema)
+    @blp.response(200, TokenSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Exchange a username and password for a bearer token."""
+        ctx = engine_context()
+        ttl = timedelta(seconds=current_app.config["HUIQIAN_TOKEN_TTL_SECONDS"])
+        with ctx.db.write_session() as s:
+            try:
+                user = authenticate(s, body["username"], body["password"])
+            except Unauthorized:
+                s.rollback()
+                AuditRepository(s).record(body["username"], "login_failed")
+                s.commit()
+                raise
+            token, _row = issue_token(s, user, ttl)
+            s.commit()
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": int(ttl.total_seconds()),
+        }
+
+
+@blp.route("/me")
+class Me(MethodView):
+    @blp.response(200, MeSchema)
+    @blp.doc(security=[{"bearer": []}])
+    def get(self) -> Any:
+        principal = current_principal()
+        with engine_context().db.read_session() as s:
+            return s.get(User, principal.user_id)

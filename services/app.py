@@ -1,0 +1,49 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from engine.context import EngineContext
+from engine.db import Database
+from engine.jurisdictions import load_all
+from services import api as api_routes
+from services import config as settings
+from services import problems
+from services.forms import FormLibrary
+from services.handlers.registry import default_registry
+
+
+def jurisdiction_store(data_dir: Path) -> Path:
+    """Where ``huiqian jurisdictions load`` puts extra packs of this installation."""
+    return data_dir / "jurisdictions"
+
+
+def build_engine_context(config: dict[str, Any]) -> EngineContext:
+    data_dir = Path(config["HUIQIAN_DATA_DIR"])
+    store = jurisdiction_store(data_dir)
+    registry = default_registry()
+    forms = FormLibrary(Path(config["HUIQIAN_LIBRARY_DIR"]) / "forms")
+    return EngineContext(
+        db=Database(config["HUIQIAN_DATABASE_URL"]),
+        jurisdictions=load_all([store] if store.is_dir() else []),
+        handlers=registry.names(),
+        call_handler=registry.call,
+        forms=forms.get,
+    )
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__)
+    app.config.update(settings.load(config))
+    app.extensions["huiqian.engine"] = app.config.get("HUIQIAN_ENGINE") or build_engine_context(
+        app.config
+    )
+    api = Api(app)
+    api_routes.register(api)
+    problems.register(app)
+    return app

@@ -1,0 +1,38 @@
+"""Who is calling: bearer tokens for the API, the session cookie for the UI."""
+
+from __future__ import annotations
+
+from flask import g, request, session
+
+from engine.errors import Unauthorized
+from engine.identity import Principal, resolve_token
+from engine.models import User
+from services.extensions import engine_context
+
+SESSION_USER_KEY = "user_id"
+
+
+def current_principal() -> Principal:
+    """The authenticated principal of this request, or Unauthorized (401)."""
+    cached = g.get("principal")
+    if cached is not None:
+        return cached
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    db = engine_context().db
+    with db.read_session() as s:
+        if scheme.lower() == "bearer" and token.strip():
+            user = resolve_token(s, token.strip())
+        elif SESSION_USER_KEY in session:
+            user = s.get(User, session[SESSION_USER_KEY])
+            if user is None or not user.active:
+                raise Unauthorized("the session has ended; log in again")
+        else:
+            raise Unauthorized("send 'Authorization: Bearer <token>' (POST /api/v1/auth/token)")
+        g.principal = Principal.of(user)
+    return g.principal
+
+
+def require_login() -> None:
+    """``before_request`` hook: authenticate before the body is even parsed (401 before 422)."""
+    current_principal()

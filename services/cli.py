@@ -1,0 +1,192 @@
+"""The ``huiqian`` command line."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from engine import commands, schema
+from engine.errors import HuiqianError
+from engine.identity import SYSTEM, Principal, Role, create_user
+from engine.jurisdictions import load_pack
+
+
+def _app(data_dir: Path | None = None):  # noqa: ANN202 - Flask app, imported lazily
+    from services.app import create_app
+
+    return create_app({"HUIQIAN_DATA_DIR": data_dir} if data_dir else None)
+
+
+def _fail(error: HuiqianError) -> None:
+    click.secho(f"error: {error.detail}", fg="red", err=True)
+    sys.exit(1)
+
+
+CLI = Principal(SYSTEM.user_id, "cli", Role.ADMIN, None, None)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Huiqian (会签): BPMN workflows for multi-department government approvals."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to HUIQIAN_DATABASE_URL (or the SQLite default)."""
+    app = _app()
+    schema.upgrade(app.extensions["huiqian.engine"].db)
+    click.echo(f"schema at {schema.head_revision()}")
+
+
+@main.command()
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+def deploy(files: tuple[Path, ...]) -> None:
+    """Deploy BPMN/DMN FILES (each a new version when its content changed)."""
+    ctx = _app().extensions["huiqian.engine"]
+    for path in files:
+        try:
+            result = commands.deploy(ctx, CLI, path.read_bytes(), path.name)
+        except HuiqianError as error:
+            _fail(error)
+        for definition in result.deployed:
+            state = "deployed" if result.created else "unchanged"
+            click.echo(
+                f"{state}: {definition.kind} {definition.key} v{definition.version} ({path.name})"
+            )
+
+
+@main.group()
+def user() -> None:
+    """Users."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--jurisdiction", help="jurisdiction id, for officers (e.g. baoji)")
+@click.option("--department", help="department code, for officers (e.g. hrss)")
+@click.option("--display-name", default="")
+@click.password_option(help="at least 10 characters")
+def user_add(
+    username: str,
+    role: str,
+    jurisdiction: str | None,
+    department: str | None,
+    display_name: str,
+    password: str,
+) -> None:
+    """Create a user."""
+    ctx = _app().extensions["huiqian.engine"]
+    if jurisdiction is not None:
+        known = ctx.jurisdictions.get(jurisdiction)
+        if known is None or (department and department not in known.department_codes()):
+            raise click.BadParameter(f"{jurisdiction}/{department} is not a loaded department")
+    with ctx.db.write_session() as s:
+        try:
+            create_user(
+                s,
+                username=username,
+                password=password,
+                role=Role(role),
+                jurisdiction=jurisdiction,
+                department=department,
+                display_name=display_name,
+            )
+        except HuiqianError as error:
+            _fail(error)
+        s.commit()
+    click.echo(f"created {role} {username}")
+
+
+@main.group()
+def jurisdictions() -> None:
+    """Jurisdiction packs."""
+
+
+@jurisdictions.command("list")
+def jurisdictions_list() -> None:
+    """List the loaded jurisdictions."""
+    for j in _app().extensions["huiqian.engine"].jurisdictions.values():
+        click.echo(
+            f"{j.id}\t{j.name}\t{len(j.departments)} departments\t{len(j.measures)} measures"
+        )
+
+
+@jurisdictions.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def jurisdictions_load(file: Path) -> None:
+    """Validate FILE and install it into this installation's data directory."""
+    from services.app import jurisdiction_store
+
+    try:
+        pack = load_pack(file)
+    except HuiqianError as error:
+        _fail(error)
+    store = jurisdiction_store(Path(os.environ.get("HUIQIAN_DATA_DIR", "instance")))
+    store.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(file, store / f"{pack.id}.yaml")
+    click.echo(f"loaded {pack.id} ({pack.name}): {len(pack.departments)} departments")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the API and UI under gunicorn (configure with HUIQIAN_* variables)."""
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--access-logfile",
+            "-",
+            "services.wsgi:app",
+        ],
+    )
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--data-dir", default="instance", show_default=True, type=click.Path(path_type=Path))
+def demo(host: str, port: int, data_dir: Path) -> None:
+    """Run a demo: SQLite in DATA_DIR, both jurisdictions, the process library, demo users."""
+    from services.demo import demo_password, seed_demo_users
+    from services.library import deploy_library
+
+    os.environ["HUIQIAN_DATA_DIR"] = str(data_dir)
+    app = _app(data_dir)
+    ctx = app.extensions["huiqian.engine"]
+    schema.upgrade(ctx.db)
+    try:
+        deployed = deploy_library(ctx, CLI, Path(app.config["HUIQIAN_LIBRARY_DIR"]))
+    except HuiqianError as error:
+        _fail(error)
+    password = demo_password()
+    created = seed_demo_users(ctx, password)
+    click.echo(f"database: {ctx.db.url}")
+    click.echo(f"jurisdictions: {', '.join(ctx.jurisdictions)}")
+    click.echo(f"definitions deployed: {sum(len(d.deployed) for d in deployed)}")
+    click.echo(
+        f"demo users: admin, designer, integrator, <jurisdiction>.<department> "
+        f"(e.g. baoji.hrss); {created} created; password: {password}"
+    )
+    click.echo(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,63 @@
+"""Service configuration: defaults, overridden by ``HUIQIAN_*`` environment variables.
+
+| variable | meaning | default |
+|---|---|---|
+| HUIQIAN_DATABASE_URL | SQLAlchemy URL | SQLite file in the data directory |
+| HUIQIAN_DATA_DIR | SQLite file, extra jurisdiction packs, secret key | ./instance |
+| HUIQIAN_SECRET_KEY | session-cookie signing key | generated once into the data directory |
+| HUIQIAN_TOKEN_TTL_SECONDS | bearer-token lifetime | 28800 (8 h) |
+| HUIQIAN_JURISDICTIONS_DIR | extra jurisdiction packs (os.pathsep-separated) | none |
+| HUIQIAN_DEMO_PASSWORD | password of the demo users | huiqian-demo |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from engine.config import sqlite_url
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LIBRARY_DIR = REPO_ROOT / "bpmn"
+
+
+def _secret_key(data_dir: Path) -> str:
+    """A stable per-installation key, so sessions survive restarts without configuration."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    overrides = overrides or {}
+    data_dir = Path(
+        overrides.get("HUIQIAN_DATA_DIR") or os.environ.get("HUIQIAN_DATA_DIR", "instance")
+    )
+    config: dict[str, Any] = {
+        "HUIQIAN_DATA_DIR": data_dir,
+        "HUIQIAN_DATABASE_URL": os.environ.get("HUIQIAN_DATABASE_URL") or sqlite_url(data_dir),
+        "HUIQIAN_TOKEN_TTL_SECONDS": int(os.environ.get("HUIQIAN_TOKEN_TTL_SECONDS", 8 * 3600)),
+        "HUIQIAN_LIBRARY_DIR": LIBRARY_DIR,
+        "API_TITLE": "Huiqian API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "api/v1/openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "api/docs",
+        "OPENAPI_SWAGGER_UI_URL": "/static/vendor/swagger-ui/",
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "JSON_SORT_KEYS": False,
+    }
+    config.update(overrides)
+    config.setdefault(
+        "SECRET_KEY",
+        os.environ.get("HUIQIAN_SECRET_KEY") or _secret_key(Path(config["HUIQIAN_DATA_DIR"])),
+    )
+    return config
