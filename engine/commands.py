@@ -13,20 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from sqlalchemy.orm.exc import StaleDataError
 
+from engine import steps
 from engine.context import EngineContext
 from engine.decisions import evaluate_decision, parse_decisions
 from engine.errors import (
     Conflict,
     Forbidden,
-    HuiqianError,
     InvalidInput,
     NotFound,
-    ScriptError,
 )
-from engine.human_tasks import sync_human_tasks
 from engine.identity import Principal, Role
 from engine.models import Definition, HumanTask, Instance, new_id
 from engine.process_parser import Dependencies, main_process, parse_bpmn
@@ -178,44 +175,6 @@ def _jurisdiction_variables(
     return extra
 
 
-def _bundle(ctx: EngineContext, uow: SqlUnitOfWork, definition_id: str) -> SpecBundle:
-    def load() -> dict[str, Any]:
-        definition = uow.definitions.get(definition_id)
-        assert definition is not None and definition.spec is not None
-        return definition.spec
-
-    return ctx.spec_cache.get(definition_id, load)
-
-
-def _step(action: str, fn: Any) -> Any:
-    """Run a workflow step, turning SpiffWorkflow failures into engine errors."""
-    try:
-        return fn()
-    except HuiqianError:
-        raise
-    except (WorkflowException, SpiffWorkflowException) as exc:
-        cause = exc.__cause__ or getattr(exc, "error", None)
-        if isinstance(cause, HuiqianError):
-            raise cause from exc
-        raise ScriptError(f"{action} failed: {exc}") from exc
-
-
-def _save(
-    ctx: EngineContext, uow: SqlUnitOfWork, run: WorkflowRun, instance: Instance
-) -> tuple[list[HumanTask], list[HumanTask]]:
-    now = ctx.clock()
-    changes = _step(
-        "assigning tasks", lambda: sync_human_tasks(run, instance, uow.tasks, ctx.forms, now)
-    )
-    instance.state = run.dump()
-    instance.variables = run.variables()
-    instance.updated_at = now
-    if run.completed:
-        instance.status = "completed"
-        instance.ended_at = now
-    return changes
-
-
 def _can_see_instance(principal: Principal, instance: Instance) -> bool:
     if principal.role is not Role.OFFICER:
         return True
@@ -255,8 +214,10 @@ def start_instance(
         }
         if business_key:
             start_vars["business_key"] = business_key
-        bundle = _bundle(ctx, uow, definition.id)
-        run = _step("starting", lambda: WorkflowRun.start(bundle, start_vars, ctx.script_engine))
+        bundle = steps.bundle(ctx, uow, definition.id)
+        run = steps.step(
+            ctx, uow, "starting", lambda: WorkflowRun.start(bundle, start_vars, ctx.script_engine)
+        )
         now = ctx.clock()
         instance = Instance(
             id=instance_id,
@@ -271,7 +232,7 @@ def start_instance(
         )
         uow.instances.add(instance)
         uow.flush()
-        _save(ctx, uow, run, instance)
+        steps.save(ctx, uow, run, instance)
         uow.audit.record(
             principal.username,
             "start",
@@ -301,19 +262,11 @@ def terminate_instance(
             raise Forbidden("only an admin or the starter may terminate an instance")
         if instance.status not in ("running", "error"):
             raise Conflict(f"instance is {instance.status}, not running")
-        run = WorkflowRun.restore(
-            _bundle(ctx, uow, instance.definition_id), instance.state, ctx.script_engine
-        )
-        run.cancel()
-        now = ctx.clock()
-        for row in uow.tasks.for_instance(instance.id, state="open"):
-            row.state = "cancelled"
-            row.completed_at = now
-            row.version += 1
-        instance.state = run.dump()
+        run = steps.restore(ctx, uow, instance)
+        steps.step(ctx, uow, "terminating", run.cancel)
+        steps.save(ctx, uow, run, instance)  # cancels the open tasks and the timer jobs
         instance.status = "terminated"
-        instance.ended_at = now
-        instance.updated_at = now
+        instance.ended_at = ctx.clock()
         uow.audit.record(
             principal.username, "terminate", instance_id=instance.id, details={"reason": reason}
         )
@@ -364,6 +317,12 @@ def _check_open(task: HumanTask, expected_version: int | None) -> None:
             f"task version is {task.version}, not {expected_version}: reload and retry",
             current_version=task.version,
         )
+
+
+def list_open_tasks(ctx: EngineContext, instance_id: str) -> list[HumanTask]:
+    """An instance's open tasks, for system use (the API lists through its own query)."""
+    with SqlUnitOfWork(ctx.db, read_only=True) as uow:
+        return uow.tasks.for_instance(instance_id, state="open")
 
 
 def get_task(ctx: EngineContext, principal: Principal, task_id: str) -> HumanTask:
@@ -444,11 +403,9 @@ def complete_task(
             raise Forbidden(f"task is claimed by {task.assignee}")
         _validate_form(task, data)
         assert instance is not None
-        run = WorkflowRun.restore(
-            _bundle(ctx, uow, instance.definition_id), instance.state, ctx.script_engine
-        )
+        run = steps.restore(ctx, uow, instance)
         payload = {**data, "completed_by": principal.username}
-        _step(f"completing {task.bpmn_id}", lambda: run.complete(task.id, payload))
+        steps.step(ctx, uow, f"completing {task.bpmn_id}", lambda: run.complete(task.id, payload))
         now = ctx.clock()
         task.state = "completed"
         task.result = data
@@ -456,7 +413,7 @@ def complete_task(
         task.completed_by = principal.username
         task.assignee = task.assignee or principal.username
         task.version += 1
-        _save(ctx, uow, run, instance)
+        steps.save(ctx, uow, run, instance)
         uow.audit.record(
             principal.username,
             "complete",

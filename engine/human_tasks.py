@@ -65,7 +65,8 @@ def _due_at(task: Task, now: datetime) -> datetime | None:
     due_in = (task.task_spec.extensions or {}).get("dueIn")
     if not due_in:
         return None
-    return now + TimerEventDefinition.parse_iso_duration(due_in)
+    duration = TimerEventDefinition.parse_iso_duration(due_in)
+    return now + TimerEventDefinition.get_timedelta_from_start(duration, now)
 
 
 def sync_human_tasks(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ import click
 from engine import commands, schema
 from engine.errors import HuiqianError
 from engine.identity import SYSTEM, Principal, Role, create_user
+from engine.jobs import work_forever
 from engine.jurisdictions import load_pack
 
 
@@ -163,6 +166,20 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 @main.command()
+@click.option("--idle", default=0.2, show_default=True, help="seconds to wait when no job is due")
+def worker(idle: float) -> None:
+    """Run due jobs (timers) until interrupted; run as many workers as you like."""
+    ctx = _app().extensions["huiqian.engine"]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker running on {ctx.db.url}")
+    try:
+        work_forever(ctx, stop, idle)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--data-dir", default="instance", show_default=True, type=click.Path(path_type=Path))
@@ -189,4 +206,9 @@ def demo(host: str, port: int, data_dir: Path) -> None:
         f"(e.g. baoji.hrss); {created} created; password: {password}"
     )
     click.echo(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    stop = threading.Event()
+    threading.Thread(target=work_forever, args=(ctx, stop), name="worker", daemon=True).start()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        stop.set()

@@ -1,0 +1,35 @@
+"""The unit of work of the engine step that is running right now.
+
+Department handlers run inside a workflow step (a service task) and sometimes
+must write to the database, such as adding a brand to the library.  Doing it
+in the step's own transaction means the write and the workflow's progress
+commit or roll back together.  Handlers get that session here instead of
+opening one of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from sqlalchemy.orm import Session
+
+_session: ContextVar[Session | None] = ContextVar("huiqian_step_session", default=None)
+
+
+@contextmanager
+def step_session(session: Session) -> Iterator[None]:
+    token = _session.set(session)
+    try:
+        yield
+    finally:
+        _session.reset(token)
+
+
+def current_session() -> Session:
+    """The session of the running step; only valid while a workflow step runs."""
+    session = _session.get()
+    if session is None:
+        raise RuntimeError("no workflow step is running: handlers get a session only inside one")
+    return session

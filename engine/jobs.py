@@ -1,0 +1,108 @@
+"""The job worker: claim due jobs and apply each in one transaction.
+
+A job is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+any number of workers on any number of machines share the table without
+taking the same job; the job row stays locked by the open transaction that
+applies it, so a worker that dies mid-job releases it at once (its
+connection's transaction is rolled back) and another worker runs it again
+from the start.  Marking the job done and advancing the instance commit
+together: a job can run twice, but it advances its instance once.
+SQLite serialises all writers, which gives the same guarantee on one machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from engine import steps
+from engine.context import EngineContext
+from engine.models import Job
+from engine.scheduler import TIMER
+from engine.unit_of_work import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+BACKOFF_BASE = timedelta(seconds=10)
+
+
+def _claim(uow: SqlUnitOfWork, ctx: EngineContext) -> Job | None:
+    query = (
+        select(Job)
+        .where(Job.state == "pending", Job.due_at <= ctx.clock())
+        .order_by(Job.due_at, Job.id)
+        .limit(1)
+    )
+    if not ctx.db.is_sqlite:
+        query = query.with_for_update(skip_locked=True)
+    return uow.session.scalar(query)
+
+
+def _fire_timers(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
+    instance = uow.instances.get(job.instance_id, for_update=True) if job.instance_id else None
+    if instance is None or instance.status != "running":
+        return
+    run = steps.restore(ctx, uow, instance)
+
+    def fire() -> None:
+        run.workflow.refresh_timers()
+        run.advance()
+
+    steps.step(ctx, uow, "firing timers", fire)
+    steps.save(ctx, uow, run, instance)
+    uow.audit.record(
+        "system", "timer", instance_id=instance.id, details={"due_at": str(job.due_at)}
+    )
+
+
+HANDLERS = {TIMER: _fire_timers}
+
+
+def run_one(ctx: EngineContext) -> bool:
+    """Run the next due job, if any; True when one was run (or failed)."""
+    with SqlUnitOfWork(ctx.db) as uow:
+        job = _claim(uow, ctx)
+        if job is None:
+            return False
+        now = ctx.clock()
+        # Done before it runs, so that rescheduling inside the step leaves this job alone.
+        job.state = "done"
+        job.finished_at = now
+        uow.flush()
+        try:
+            with uow.session.begin_nested():
+                HANDLERS[job.kind](ctx, uow, job)
+        except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
+            job.attempts += 1
+            job.last_error = str(exc)[:2000]
+            if job.attempts < job.max_attempts:
+                job.state = "pending"
+                job.finished_at = None
+                job.due_at = now + BACKOFF_BASE * 2 ** (job.attempts - 1)
+            else:
+                job.state = "failed"
+        uow.commit()
+        return True
+
+
+def run_due_jobs(ctx: EngineContext, limit: int = 1000) -> int:
+    """Run due jobs until none is left (or ``limit``); returns how many ran."""
+    count = 0
+    while count < limit and run_one(ctx):
+        count += 1
+    return count
+
+
+def work_forever(ctx: EngineContext, stop: threading.Event, idle_seconds: float = 0.2) -> None:
+    """The worker loop of ``huiqian worker`` and of the demo's in-process worker."""
+    while not stop.is_set():
+        try:
+            ran = run_due_jobs(ctx, limit=100)
+        except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
+            log.exception("worker iteration failed")
+            ran = 0
+        if not ran:
+            stop.wait(idle_seconds)
