@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jsonschema
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import steps
@@ -176,9 +177,10 @@ def _jurisdiction_variables(
 
 
 def _can_see_instance(principal: Principal, instance: Instance) -> bool:
+    """Officers work within their jurisdiction; departments exist only inside one."""
     if principal.role is not Role.OFFICER:
         return True
-    return instance.jurisdiction in (None, principal.jurisdiction)
+    return instance.jurisdiction == principal.jurisdiction
 
 
 def start_instance(
@@ -423,7 +425,9 @@ def complete_task(
         )
         try:
             uow.commit()
-        except StaleDataError:
+        except (StaleDataError, IntegrityError):
+            # Only reachable without row locks (e.g. a database without them): the
+            # optimistic version check or the task-row key stops the second writer.
             raise Conflict("the instance changed meanwhile: reload and retry") from None
         return task
 

@@ -8,6 +8,7 @@ copy of the table grants nothing.
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,7 +22,22 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, InvalidInput, Unauthorized
 from engine.models import ApiToken, User, utcnow
 
-_hasher = PasswordHasher()
+
+def _password_hasher() -> PasswordHasher:
+    """Argon2id with argon2-cffi's defaults (RFC 9106 low-memory profile).
+
+    ``HUIQIAN_ARGON2_TIME_COST`` / ``HUIQIAN_ARGON2_MEMORY_KIB`` tune the cost,
+    e.g. down for a test suite that logs in thousands of times.  Hashes carry
+    their parameters, so changing them never invalidates stored passwords.
+    """
+    defaults = PasswordHasher()
+    return PasswordHasher(
+        time_cost=int(os.environ.get("HUIQIAN_ARGON2_TIME_COST", defaults.time_cost)),
+        memory_cost=int(os.environ.get("HUIQIAN_ARGON2_MEMORY_KIB", defaults.memory_cost)),
+    )
+
+
+_hasher = _password_hasher()
 # Verifying against this keeps the time of a login for an unknown user equal
 # to that of a wrong password, so usernames cannot be probed by timing.
 _DUMMY_HASH = _hasher.hash("huiqian-no-such-user")

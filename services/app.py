@@ -25,12 +25,13 @@ def jurisdiction_store(data_dir: Path) -> Path:
 
 def build_engine_context(config: dict[str, Any]) -> EngineContext:
     data_dir = Path(config["HUIQIAN_DATA_DIR"])
-    store = jurisdiction_store(data_dir)
+    library = Path(config["HUIQIAN_LIBRARY_DIR"])
+    packs = [library / "jurisdictions", jurisdiction_store(data_dir)]
     registry = default_registry()
-    forms = FormLibrary(Path(config["HUIQIAN_LIBRARY_DIR"]) / "forms")
+    forms = FormLibrary(library / "forms")
     return EngineContext(
         db=Database(config["HUIQIAN_DATABASE_URL"]),
-        jurisdictions=load_all([store] if store.is_dir() else []),
+        jurisdictions=load_all([path for path in packs if path.is_dir()]),
         handlers=registry.names(),
         call_handler=registry.call,
         forms=forms.get,

@@ -8,6 +8,8 @@
 | HUIQIAN_TOKEN_TTL_SECONDS | bearer-token lifetime | 28800 (8 h) |
 | HUIQIAN_JURISDICTIONS_DIR | extra jurisdiction packs (os.pathsep-separated) | none |
 | HUIQIAN_DEMO_PASSWORD | password of the demo users | huiqian-demo |
+| HUIQIAN_LIBRARY_DIR | the process library (BPMN, DMN, forms) | bpmn/ of the source tree |
+| HUIQIAN_ARGON2_TIME_COST, HUIQIAN_ARGON2_MEMORY_KIB | password-hash cost | argon2-cffi defaults |
 """
 
 from __future__ import annotations
@@ -17,10 +19,13 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from engine.config import sqlite_url
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LIBRARY_DIR = REPO_ROOT / "bpmn"
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The default database: a SQLite file in the data directory."""
+    return f"sqlite:///{(data_dir / 'huiqian.sqlite3').resolve()}"
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -42,7 +47,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "HUIQIAN_DATA_DIR": data_dir,
         "HUIQIAN_DATABASE_URL": os.environ.get("HUIQIAN_DATABASE_URL") or sqlite_url(data_dir),
         "HUIQIAN_TOKEN_TTL_SECONDS": int(os.environ.get("HUIQIAN_TOKEN_TTL_SECONDS", 8 * 3600)),
-        "HUIQIAN_LIBRARY_DIR": LIBRARY_DIR,
+        "HUIQIAN_LIBRARY_DIR": Path(os.environ.get("HUIQIAN_LIBRARY_DIR") or LIBRARY_DIR),
         "API_TITLE": "Huiqian API",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.1.0",

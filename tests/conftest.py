@@ -2,30 +2,39 @@
 
 Database tests take the ``database`` fixture, which runs each of them twice:
 on a SQLite file and on PostgreSQL (``HUIQIAN_TEST_DATABASE_URL``, default the
-local server's ``test`` database).  Every PostgreSQL test gets a schema of its
-own, so tests are isolated and can run in parallel.  When PostgreSQL cannot be
-reached the test is skipped locally but fails under ``CI=true``.
+local server's ``test`` database).  Migrations run once per test process: each
+SQLite test gets a copy of a migrated template file, and each PostgreSQL test
+runs in a schema private to its test process, emptied before the test.  Tests
+that need a database of their own (concurrency, restarts) take
+``postgres_schema_url``.  When PostgreSQL cannot be reached the test is skipped
+locally but fails under ``CI=true``.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from io import BytesIO
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from engine import schema
-from engine.db import Database
-from services.app import create_app
-from services.demo import seed_demo_users
+# Cheap password hashing: the suite logs in thousands of times (see engine.identity).
+os.environ.setdefault("HUIQIAN_ARGON2_TIME_COST", "1")
+os.environ.setdefault("HUIQIAN_ARGON2_MEMORY_KIB", "1024")
+
+from engine import schema  # noqa: E402
+from engine.db import Database  # noqa: E402
+from services.app import create_app  # noqa: E402
+from services.demo import seed_demo_users  # noqa: E402
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEMO_PASSWORD = "huiqian-test-password"
@@ -43,9 +52,9 @@ def _postgres_unreachable(reason: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose connections use a fresh, empty PostgreSQL schema; dropped afterwards."""
+@contextmanager
+def _private_schema() -> Iterator[str]:
+    """A URL whose connections use a fresh PostgreSQL schema; dropped afterwards."""
     admin = create_engine(postgres_url(), isolation_level="AUTOCOMMIT")
     name = f"t_{uuid.uuid4().hex[:16]}"
     try:
@@ -63,24 +72,62 @@ def postgres_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
+def _migrated(url: str) -> str:
+    db = Database(url)
+    schema.upgrade(db)
+    db.dispose()
+    return url
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this test's own."""
+    with _private_schema() as url:
+        yield _migrated(url)
+
+
+@pytest.fixture(scope="session")
+def _postgres_process_url() -> Iterator[str]:
+    with _private_schema() as url:
+        yield _migrated(url)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "huiqian.sqlite3"
+    _migrated(f"sqlite:///{path}")
+    return path
+
+
+def _emptied(url: str) -> str:
+    engine = create_engine(url)
+    names = [name for name in inspect(engine).get_table_names() if name != "alembic_version"]
+    with engine.begin() as connection:
+        tables = ", ".join(f'"{name}"' for name in names)
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'huiqian.sqlite3'}"
-    return request.getfixturevalue("postgres_schema_url")
+        path = tmp_path / "huiqian.sqlite3"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        return f"sqlite:///{path}"
+    return _emptied(request.getfixturevalue("_postgres_process_url"))
 
 
 @pytest.fixture
 def database(database_url: str) -> Iterator[Database]:
-    """A migrated database, once on SQLite and once on PostgreSQL."""
+    """A migrated, empty database, once on SQLite and once on PostgreSQL."""
     db = Database(database_url)
-    schema.upgrade(db)
     yield db
     db.dispose()
 
 
 @pytest.fixture
-def app(database: Database, tmp_path: Path) -> Flask:
+def app(database: Database, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
         {
             "TESTING": True,
@@ -89,7 +136,8 @@ def app(database: Database, tmp_path: Path) -> Flask:
         }
     )
     seed_demo_users(app.extensions["huiqian.engine"], DEMO_PASSWORD)
-    return app
+    yield app
+    app.extensions["huiqian.engine"].db.dispose()
 
 
 @pytest.fixture

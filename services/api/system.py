@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from engine.errors import Unauthorized
-from engine.identity import authenticate, issue_token
+from engine.identity import authenticate, issue_token, revoke_token
 from engine.models import User
 from engine.repository import AuditRepository
 from services.auth import current_principal
@@ -58,6 +58,19 @@ class Token(MethodView):
             "token_type": "Bearer",
             "expires_in": int(ttl.total_seconds()),
         }
+
+
+@blp.route("/auth/revoke")
+class RevokeToken(MethodView):
+    @blp.response(204)
+    @blp.doc(security=[{"bearer": []}])
+    def post(self) -> None:
+        """Revoke the bearer token of this request (log out)."""
+        current_principal()
+        _scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        with engine_context().db.write_session() as s:
+            revoke_token(s, token.strip())
+            s.commit()
 
 
 @blp.route("/me")
