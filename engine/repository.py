@@ -26,7 +26,7 @@ class Page:
         return (self.page - 1) * self.page_size
 
 
-def _paginate(session: Session, query: Select[tuple[T]], page: Page) -> tuple[list[T], int]:
+def paginate(session: Session, query: Select[tuple[T]], page: Page) -> tuple[list[T], int]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list(session.scalars(query.offset(page.offset).limit(page.page_size)))
     return items, int(total or 0)
@@ -63,7 +63,7 @@ class DefinitionRepository:
             query = query.where(Definition.key == key)
         if kind:
             query = query.where(Definition.kind == kind)
-        return _paginate(self.session, query, page)
+        return paginate(self.session, query, page)
 
 
 class InstanceRepository:
@@ -85,7 +85,7 @@ class InstanceRepository:
         for column in ("status", "process_key", "business_key", "jurisdiction"):
             if filters.get(column):
                 query = query.where(getattr(Instance, column) == filters[column])
-        return _paginate(self.session, query, page)
+        return paginate(self.session, query, page)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class TaskRepository:
             query = query.where(HumanTask.instance_id == q.instance_id)
         if q.department:
             query = query.where(HumanTask.department == q.department)
-        return _paginate(self.session, query, page)
+        return paginate(self.session, query, page)
 
 
 class AuditRepository:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from services.brands import BRAND_STATUSES
+
 
 class HealthSchema(Schema):
     status = fields.String(required=True)
@@ -150,3 +152,50 @@ class EvaluateDecisionSchema(Schema):
 class DecisionResultSchema(Schema):
     key = fields.String()
     result = fields.Raw()
+
+
+class RecordEventSchema(Schema):
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String()
+    instance_id = fields.String(allow_none=True)
+    details = fields.Dict()
+
+
+class BrandSchema(Schema):
+    id = fields.String()
+    jurisdiction = fields.String(allow_none=True)
+    name = fields.String()
+    status = fields.String(metadata={"enum": list(BRAND_STATUSES)})
+    data = fields.Dict()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    version = fields.Integer()
+
+
+class BrandDetailSchema(BrandSchema):
+    history = fields.List(
+        fields.Nested(RecordEventSchema), metadata={"description": "oldest first, append-only"}
+    )
+
+
+class BrandQuerySchema(Schema):
+    jurisdiction = fields.String()
+    status = fields.String(validate=validate.OneOf(BRAND_STATUSES))
+
+
+class MessageSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    correlation = fields.Dict(keys=fields.String(), load_default=dict)
+    variables = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class DeliverySchema(Schema):
+    instance_id = fields.String()
+    started = fields.Boolean(metadata={"description": "true when the message started the instance"})
+
+
+class MessageResultSchema(Schema):
+    reached = fields.List(fields.Nested(DeliverySchema))

@@ -2,6 +2,7 @@
 
 from alembic import context
 
+import engine.records  # noqa: F401 - registers the records tables on Base.metadata
 from engine.models import Base
 
 config = context.config

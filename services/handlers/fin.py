@@ -1,4 +1,4 @@
-"""Handlers of the finance department (fin): reserving subsidy budget (BJ-7.3)."""
+"""Handlers of the finance department (fin): award amounts and reserving budget (BJ-7.3)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from engine.ambient import current_session
+from engine.decisions import evaluate_decision, sum_amounts
+from engine.repository import DefinitionRepository
 from services.handlers.registry import HandlerCall, HandlerRegistry
 
 DEFAULT_FUND = "就业补助资金"
@@ -17,6 +20,41 @@ INSTANCE_KEYS = ("business_key", "instance_id")
 
 def register(registry: HandlerRegistry) -> None:
     registry.register("fin.budget_reservation")(budget_reservation)
+    registry.register("fin.award_amount")(award_amount)
+
+
+def award_amount(call: HandlerCall) -> dict[str, Any]:
+    """The amount an application may be paid under award rule ``rule`` (a decision key).
+
+    A BPMN business rule task names one fixed decision; an application chooses its
+    rule, so this evaluates the latest deployed version of the chosen decision.
+    Param ``inputs`` is the decision's variables, or a list of them for rules paid per
+    person (QH-N3, QH-N4/N5), whose amounts are added up.  With ``requested_amount``
+    the result is the lower of the request and the rule's amount (DOMAIN §3(e)).
+    """
+    rule = call.text("rule")
+    definition = DefinitionRepository(current_session()).latest("dmn", rule)
+    if definition is None:
+        raise LookupError(f"award rule {rule!r} is not a deployed decision")
+    inputs = call.params.get("inputs")
+    people = inputs if isinstance(inputs, list) else [inputs]
+    if not people or not all(isinstance(person, Mapping) for person in people):
+        raise ValueError("parameter 'inputs' must be an object or a non-empty list of objects")
+    results = [evaluate_decision(definition.xml, rule, person) for person in people]
+    rows = [row for result in results for row in (result if isinstance(result, list) else [result])]
+    if any(row and "amount" not in row for row in rows):
+        raise ValueError(f"decision {rule!r} gives no 'amount': it is not an award rule")
+    rule_amount = sum_amounts(rows)
+    requested = call.params.get("requested_amount")
+    amount = rule_amount if requested is None else min(rule_amount, _amount(requested))
+    return {
+        "rule": rule,
+        "decision_version": definition.version,
+        "eligible": any(row.get("eligible") is True for row in rows),
+        "rule_amount": rule_amount,
+        "amount": amount,
+        "results": rows,
+    }
 
 
 def budget_reservation(call: HandlerCall) -> dict[str, Any]:

@@ -128,6 +128,12 @@ def test_default_registry_has_the_builtin_handlers(builtin: HandlerRegistry) -> 
             "hrss.brand_library_entry",
             "samr.trademark_check",
             "fin.budget_reservation",
+            "fin.award_amount",
+            "hrss.brand_nominated",
+            "hrss.brand_added",
+            "hrss.brand_rectifying",
+            "hrss.brand_exit_proposed",
+            "hrss.brand_exited",
         }
     )
     assert builtin.department_of("samr.trademark_check") == "samr"
