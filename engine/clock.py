@@ -27,10 +27,15 @@ def system_clock() -> datetime:
 _clock: ContextVar[Clock] = ContextVar("huiqian_clock", default=system_clock)
 
 
+def now() -> datetime:
+    """The current time of the running step (the system clock outside one)."""
+    return _clock.get()()
+
+
 class _StepDatetime(datetime):
     @classmethod
     def now(cls, tz: tzinfo | None = None) -> datetime:  # type: ignore[override]
-        current = _clock.get()()
+        current = now()
         return current.astimezone(tz) if tz else current.replace(tzinfo=None)
 
 

@@ -203,3 +203,14 @@ class Job(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class MessageWait(Base):
+    """A running instance is waiting for a message of this name (reconciled each step)."""
+
+    __tablename__ = "message_waits"
+    __table_args__ = (Index("ix_message_waits_name", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))

@@ -69,12 +69,28 @@ class HuiqianUserTaskParser(UserTaskParser):
         return extensions
 
 
-class HuiqianBpmnParser(SpiffBpmnParser):
+class _HuiqianLoops:
+    """Multi-instance loops built from Huiqian's specs (``engine.task_specs``).
+
+    SpiffWorkflow reads these attributes on each *task* parser class, not on the
+    BpmnParser, so every task parser gets them.
+    """
+
     PARALLEL_MI_CLASS = HuiqianParallelMultiInstanceTask
     SEQUENTIAL_MI_CLASS = HuiqianSequentialMultiInstanceTask
+
+
+def _with_huiqian_loops(parser_class: type) -> type:
+    return type(parser_class.__name__, (_HuiqianLoops, parser_class), {})
+
+
+class HuiqianBpmnParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
-        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
-        full_tag("userTask"): (HuiqianUserTaskParser, UserTask),
+        tag: (_with_huiqian_loops(parser_class), spec_class)
+        for tag, (parser_class, spec_class) in {
+            **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+            full_tag("userTask"): (HuiqianUserTaskParser, UserTask),
+        }.items()
     }
 
 

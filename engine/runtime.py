@@ -26,6 +26,7 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task, TaskState
 
+from engine import loop_depth  # noqa: F401 - installs the task-tree depth fix
 from engine.sandbox import HuiqianScriptEngine
 from engine.task_specs import serializer_config
 

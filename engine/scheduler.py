@@ -1,9 +1,10 @@
-"""Timer jobs: one pending ``timer`` job per distinct due time of an instance's timers.
+"""What a saved instance waits for: timer jobs and message subscriptions.
 
-Called at the end of every step (``engine.steps.save``), so the jobs always
-mirror what the saved workflow is waiting for: a new timer adds a job, a timer
-that fired or was cancelled (its activity finished, the instance ended) drops
-its job, all in the transaction that saved the state.
+Called at the end of every step (``engine.steps.save``), so the rows always
+mirror the saved workflow: one pending ``timer`` job per distinct due time,
+one ``message_waits`` row per awaited message name.  A new wait adds a row; a
+timer that fired or a wait that was cancelled (its activity finished, the
+instance ended) drops it, all in the transaction that saved the state.
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 
-from engine.models import Instance, Job
+from engine.models import Instance, Job, MessageWait
 from engine.runtime import WorkflowRun
 from engine.unit_of_work import SqlUnitOfWork
 
 TIMER = "timer"
 
 
+MESSAGE_EVENT_TYPE = "MessageEventDefinition"
 TIMER_EVENT_TYPES = frozenset(
     {"TimeDateEventDefinition", "DurationTimerEventDefinition", "CycleTimerEventDefinition"}
 )
@@ -34,8 +36,35 @@ def due_times(run: WorkflowRun) -> set[datetime]:
     return times
 
 
-def schedule_timers(uow: SqlUnitOfWork, run: WorkflowRun, instance: Instance) -> None:
-    wanted = due_times(run) if instance.status == "running" and not run.completed else set()
+def awaited_messages(run: WorkflowRun) -> set[str]:
+    return {
+        event.name
+        for event in run.workflow.waiting_events()
+        if event.event_type == MESSAGE_EVENT_TYPE
+    }
+
+
+def schedule_waits(uow: SqlUnitOfWork, run: WorkflowRun, instance: Instance) -> None:
+    waiting = instance.status == "running" and not run.completed
+    _schedule_timers(uow, due_times(run) if waiting else set(), instance)
+    _schedule_messages(uow, awaited_messages(run) if waiting else set(), instance)
+
+
+def _schedule_messages(uow: SqlUnitOfWork, wanted: set[str], instance: Instance) -> None:
+    existing = {
+        wait.name: wait
+        for wait in uow.session.scalars(
+            select(MessageWait).where(MessageWait.instance_id == instance.id)
+        )
+    }
+    stale = [wait.id for name, wait in existing.items() if name not in wanted]
+    if stale:
+        uow.session.execute(delete(MessageWait).where(MessageWait.id.in_(stale)))
+    for name in wanted - set(existing):
+        uow.session.add(MessageWait(instance_id=instance.id, name=name))
+
+
+def _schedule_timers(uow: SqlUnitOfWork, wanted: set[datetime], instance: Instance) -> None:
     existing = {
         job.due_at: job
         for job in uow.session.scalars(

@@ -21,7 +21,7 @@ from engine.errors import HuiqianError, ScriptError
 from engine.human_tasks import sync_human_tasks
 from engine.models import HumanTask, Instance
 from engine.runtime import SpecBundle, WorkflowRun
-from engine.scheduler import schedule_timers
+from engine.scheduler import schedule_waits
 from engine.unit_of_work import SqlUnitOfWork
 
 T = TypeVar("T")
@@ -59,7 +59,7 @@ def step(ctx: EngineContext, uow: SqlUnitOfWork, action: str, fn: Callable[[], T
 def save(
     ctx: EngineContext, uow: SqlUnitOfWork, run: WorkflowRun, instance: Instance
 ) -> tuple[list[HumanTask], list[HumanTask]]:
-    """Persist a step: state, variables, status, human tasks, timer jobs."""
+    """Persist a step: state, variables, status, human tasks, timer jobs, message waits."""
     now = ctx.clock()
     changes = step(
         ctx,
@@ -73,5 +73,5 @@ def save(
     if run.completed:
         instance.status = "completed"
         instance.ended_at = now
-    schedule_timers(uow, run, instance)
+    schedule_waits(uow, run, instance)
     return changes

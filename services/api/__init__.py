@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from services.api import decisions, definitions, instances, jurisdictions, system, tasks
+from services.api import (
+    brands,
+    decisions,
+    definitions,
+    instances,
+    jurisdictions,
+    messages,
+    system,
+    tasks,
+)
 
 BLUEPRINTS = (
     system.blp,
@@ -13,6 +22,8 @@ BLUEPRINTS = (
     tasks.blp,
     jurisdictions.blp,
     decisions.blp,
+    messages.blp,
+    brands.blp,
 )
 
 
