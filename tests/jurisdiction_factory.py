@@ -24,11 +24,20 @@ def write_synthetic_pack(directory: Path, departments: int = 20, id: str = "synt
         "valid_until": None,
         "lead": codes[0],
         "departments": [
-            {"code": code, "name": f"合成第{number}部门", "name_en": f"Synthetic department {number}"}
+            {
+                "code": code,
+                "name": f"合成第{number}部门",
+                "name_en": f"Synthetic department {number}",
+            }
             for number, code in enumerate(codes, start=1)
         ],
         "measures": [
-            {"id": "(一)", "title": "全体部门会签", "departments": codes, "wording": "按职责分工负责"},
+            {
+                "id": "(一)",
+                "title": "全体部门会签",
+                "departments": codes,
+                "wording": "按职责分工负责",
+            },
             {"id": "(二)", "title": "牵头部门负责", "departments": codes[:1], "wording": "负责"},
         ],
     }

@@ -174,35 +174,68 @@ def test_qh_broker_subsidy(people: list[dict[str, Any]], total: int) -> None:
     ("groups", "province", "start", "end", "claimed", "expected"),
     [
         pytest.param(
-            ["poverty_relieved"], "jiangsu", date(2023, 3, 1), date(2023, 6, 1), 800,
-            (True, 800), id="QH-N6-case1-exactly-3-months",
+            ["poverty_relieved"],
+            "jiangsu",
+            date(2023, 3, 1),
+            date(2023, 6, 1),
+            800,
+            (True, 800),
+            id="QH-N6-case1-exactly-3-months",
         ),
         pytest.param(
-            ["monitored"], "jiangsu", date(2023, 3, 1), date(2023, 8, 1), 1_500,
-            (True, 1_000), id="QH-N6-case2-capped",
+            ["monitored"],
+            "jiangsu",
+            date(2023, 3, 1),
+            date(2023, 8, 1),
+            1_500,
+            (True, 1_000),
+            id="QH-N6-case2-capped",
         ),
         pytest.param(
-            ["poverty_relieved"], "jiangsu", date(2023, 3, 1), date(2023, 5, 30), 800,
-            (False, 0), id="QH-N6-case3-2-months-29-days",
+            ["poverty_relieved"],
+            "jiangsu",
+            date(2023, 3, 1),
+            date(2023, 5, 30),
+            800,
+            (False, 0),
+            id="QH-N6-case3-2-months-29-days",
         ),
         pytest.param(
-            ["poverty_relieved"], "qinghai", date(2023, 3, 1), date(2023, 9, 1), 800,
-            (False, 0), id="QH-N6-case4-xining-in-province",
+            ["poverty_relieved"],
+            "qinghai",
+            date(2023, 3, 1),
+            date(2023, 9, 1),
+            800,
+            (False, 0),
+            id="QH-N6-case4-xining-in-province",
         ),
         pytest.param(
-            [], "jiangsu", date(2023, 3, 1), date(2023, 9, 1), 800,
-            (False, 0), id="QH-N6-case5-ordinary-worker",
+            [],
+            "jiangsu",
+            date(2023, 3, 1),
+            date(2023, 9, 1),
+            800,
+            (False, 0),
+            id="QH-N6-case5-ordinary-worker",
         ),
     ],
 )
 def test_qh_transport_subsidy(
-    groups: list[str], province: str, start: date, end: date, claimed: int,
+    groups: list[str],
+    province: str,
+    start: date,
+    end: date,
+    claimed: int,
     expected: tuple[bool, int],
 ) -> None:
     """Cross-province (work_province other than qinghai) for 3 whole months or more."""
     result = evaluate(
-        "qh_transport_subsidy", groups=groups, work_province=province, work_start=start,
-        work_end=end, claimed_amount=claimed,
+        "qh_transport_subsidy",
+        groups=groups,
+        work_province=province,
+        work_start=start,
+        work_end=end,
+        claimed_amount=claimed,
     )
     assert (result["eligible"], result["amount"]) == expected
 
@@ -232,7 +265,8 @@ def business(**overrides: Any) -> dict[str, Any]:
         ),
         pytest.param(
             business(
-                business_type="small_micro_enterprise", business_province="gansu",
+                business_type="small_micro_enterprise",
+                business_province="gansu",
                 registered_on=date(2021, 7, 1),
             ),
             (False, 0),
@@ -297,7 +331,9 @@ def test_qh_guaranteed_loan_ceiling(
 ) -> None:
     """Ceiling = min(request, rule cap); requested_amount None asks for the rule cap itself."""
     result = evaluate(
-        "qh_guaranteed_loan_ceiling", borrower_type=borrower_type, qualifying_partners=partners,
+        "qh_guaranteed_loan_ceiling",
+        borrower_type=borrower_type,
+        qualifying_partners=partners,
         requested_amount=requested,
     )
     assert (result["eligible"], result["ceiling"]) == expected
@@ -330,8 +366,12 @@ def test_decision_info_lists_the_variables_to_send() -> None:
 
 def test_iso_date_strings_count_like_dates() -> None:
     result = evaluate(
-        "qh_transport_subsidy", groups=["poverty_relieved"], work_province="jiangsu",
-        work_start="2023-03-01", work_end="2023-06-01", claimed_amount=800,
+        "qh_transport_subsidy",
+        groups=["poverty_relieved"],
+        work_province="jiangsu",
+        work_start="2023-03-01",
+        work_end="2023-06-01",
+        claimed_amount=800,
     )
     assert result == {"eligible": True, "amount": 800}
 
@@ -426,7 +466,8 @@ def test_missing_variable_is_a_script_error_naming_it() -> None:
             id="comment-in-rule",
         ),
         pytest.param(
-            table_xml([("-", "1")]).replace(b'<rule id="r1">', b"<rule>"), "needs an id",
+            table_xml([("-", "1")]).replace(b'<rule id="r1">', b"<rule>"),
+            "needs an id",
             id="rule-without-id",
         ),
         pytest.param(b"<definitions", "line 1", id="malformed-xml"),

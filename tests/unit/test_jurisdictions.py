@@ -128,7 +128,10 @@ def test_wording_distinguishes_sole_from_shared_responsibility(
 def test_full_names_repair_the_baoji_header_defects(baoji: Jurisdiction) -> None:
     assert baoji.department("agri").name == "宝鸡市农业农村局"
     cbirc = baoji.department("cbirc")
-    assert (cbirc.name, cbirc.short_name) == ("中国银行保险监督管理委员会宝鸡监管分局", "宝鸡银保监分局")
+    assert (cbirc.name, cbirc.short_name) == (
+        "中国银行保险监督管理委员会宝鸡监管分局",
+        "宝鸡银保监分局",
+    )
     assert baoji.department("hrss").aliases == ("市人社局",)
 
 
