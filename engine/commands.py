@@ -369,6 +369,18 @@ def unclaim_task(
         return task
 
 
+def _form_field(error: jsonschema.ValidationError) -> str:
+    """The field a form error is about: jsonschema puts missing and extra fields on the parent."""
+    path = [str(part) for part in error.path]
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    if error.validator == "required":
+        path += [name for name in error.validator_value if name not in instance][:1]
+    elif error.validator == "additionalProperties":
+        known = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
+        path += [name for name in instance if name not in known][:1]
+    return ".".join(path) or "(form)"
+
+
 def _validate_form(task: HumanTask, data: dict[str, Any]) -> None:
     schema = (task.form or {}).get("schema")
     if not schema:
@@ -377,9 +389,7 @@ def _validate_form(task: HumanTask, data: dict[str, Any]) -> None:
         jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)
     )
     if errors:
-        fields = [
-            {"field": ".".join(map(str, e.path)) or "(form)", "message": e.message} for e in errors
-        ]
+        fields = [{"field": _form_field(e), "message": e.message} for e in errors]
         raise InvalidInput(f"the form data is invalid: {fields[0]['message']}", errors=fields)
 
 
