@@ -16,7 +16,7 @@ import jsonschema
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import steps
+from engine import events, steps
 from engine.context import EngineContext
 from engine.decisions import evaluate_decision, parse_decisions
 from engine.errors import (
@@ -234,6 +234,9 @@ def start_instance(
         )
         uow.instances.add(instance)
         uow.flush()
+        events.record(
+            uow, "instance.started", events.instance_data(instance), at=now, instance=instance
+        )
         steps.save(ctx, uow, run, instance)
         uow.audit.record(
             principal.username,
@@ -266,9 +269,16 @@ def terminate_instance(
             raise Conflict(f"instance is {instance.status}, not running")
         run = steps.restore(ctx, uow, instance)
         steps.step(ctx, uow, "terminating", run.cancel)
-        steps.save(ctx, uow, run, instance)  # cancels the open tasks and the timer jobs
         instance.status = "terminated"
         instance.ended_at = ctx.clock()
+        steps.save(ctx, uow, run, instance)  # cancels the open tasks, timer jobs, message waits
+        events.record(
+            uow,
+            "instance.terminated",
+            {**events.instance_data(instance), "reason": reason},
+            at=instance.ended_at,
+            instance=instance,
+        )
         uow.audit.record(
             principal.username, "terminate", instance_id=instance.id, details={"reason": reason}
         )
@@ -346,6 +356,7 @@ def claim_task(
         task.assignee = principal.username
         task.version += 1
         uow.audit.record(principal.username, "claim", instance_id=task.instance_id, task_id=task.id)
+        events.record_task(uow, "task.assigned", task, at=ctx.clock())
         uow.commit()
         return task
 
@@ -425,6 +436,7 @@ def complete_task(
         task.completed_by = principal.username
         task.assignee = task.assignee or principal.username
         task.version += 1
+        events.record_task(uow, "task.completed", task, at=now)
         steps.save(ctx, uow, run, instance)
         uow.audit.record(
             principal.username,

@@ -14,24 +14,35 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from engine import steps
+from engine import events, steps
 from engine.context import EngineContext
-from engine.models import Job
+from engine.models import Incident, Job
 from engine.scheduler import TIMER
+from engine.steps import TASK_DUE
 from engine.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE = timedelta(seconds=10)
 
 
+JobHandler = Callable[[EngineContext, SqlUnitOfWork, Job], None]
+_handlers: dict[str, JobHandler] = {}
+
+
+def register(kind: str, handler: JobHandler) -> None:
+    """Teach workers a job kind; jobs of kinds nobody registered wait untouched."""
+    _handlers[kind] = handler
+
+
 def _claim(uow: SqlUnitOfWork, ctx: EngineContext) -> Job | None:
     query = (
         select(Job)
-        .where(Job.state == "pending", Job.due_at <= ctx.clock())
+        .where(Job.state == "pending", Job.due_at <= ctx.clock(), Job.kind.in_(list(_handlers)))
         .order_by(Job.due_at, Job.id)
         .limit(1)
     )
@@ -57,7 +68,39 @@ def _fire_timers(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
     )
 
 
-HANDLERS = {TIMER: _fire_timers}
+def _task_due(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
+    task = uow.tasks.get(job.payload["task_id"])
+    if task is None or task.state != "open":
+        return
+    events.record_task(uow, "task.overdue", task, at=ctx.clock())
+    uow.audit.record("system", "overdue", instance_id=task.instance_id, task_id=task.id)
+
+
+def _open_incident(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
+    incident = Incident(
+        instance_id=job.instance_id,
+        job_id=job.id,
+        kind=job.kind,
+        element_id=job.payload.get("element_id"),
+        error=job.last_error or "",
+        attempts=job.attempts,
+        created_at=ctx.clock(),
+    )
+    uow.session.add(incident)
+    uow.session.flush()
+    events.record(
+        uow,
+        "incident.created",
+        {
+            "incident_id": incident.id,
+            "instance_id": job.instance_id,
+            "kind": job.kind,
+            "error": incident.error,
+            "attempts": incident.attempts,
+            "links": {"incident": f"{events.API}/incidents/{incident.id}"},
+        },
+        at=incident.created_at,
+    )
 
 
 def run_one(ctx: EngineContext) -> bool:
@@ -73,7 +116,7 @@ def run_one(ctx: EngineContext) -> bool:
         uow.flush()
         try:
             with uow.session.begin_nested():
-                HANDLERS[job.kind](ctx, uow, job)
+                _handlers[job.kind](ctx, uow, job)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
             log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
             job.attempts += 1
@@ -84,8 +127,13 @@ def run_one(ctx: EngineContext) -> bool:
                 job.due_at = now + BACKOFF_BASE * 2 ** (job.attempts - 1)
             else:
                 job.state = "failed"
+                _open_incident(ctx, uow, job)
         uow.commit()
         return True
+
+
+register(TIMER, _fire_timers)
+register(TASK_DUE, _task_due)
 
 
 def run_due_jobs(ctx: EngineContext, limit: int = 1000) -> int:

@@ -14,17 +14,18 @@ from typing import Any, TypeVar
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 
-from engine import clock
+from engine import clock, events
 from engine.ambient import step_session
 from engine.context import EngineContext
 from engine.errors import HuiqianError, ScriptError
 from engine.human_tasks import sync_human_tasks
-from engine.models import HumanTask, Instance
+from engine.models import HumanTask, Instance, Job
 from engine.runtime import SpecBundle, WorkflowRun
 from engine.scheduler import schedule_waits
 from engine.unit_of_work import SqlUnitOfWork
 
 T = TypeVar("T")
+TASK_DUE = "task_due"
 
 
 def bundle(ctx: EngineContext, uow: SqlUnitOfWork, definition_id: str) -> SpecBundle:
@@ -70,8 +71,23 @@ def save(
     instance.state = run.dump()
     instance.variables = run.variables()
     instance.updated_at = now
-    if run.completed:
+    created, _cancelled = changes
+    for task in created:
+        events.record_task(uow, "task.created", task, at=now)
+        if task.due_at is not None:
+            uow.session.add(
+                Job(
+                    kind=TASK_DUE,
+                    instance_id=instance.id,
+                    due_at=task.due_at,
+                    payload={"task_id": task.id},
+                )
+            )
+    if run.completed and instance.status == "running":
         instance.status = "completed"
         instance.ended_at = now
+        events.record(
+            uow, "instance.completed", events.instance_data(instance), at=now, instance=instance
+        )
     schedule_waits(uow, run, instance)
     return changes

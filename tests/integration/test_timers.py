@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine import commands, jobs
 from engine.clock import FakeClock
 from engine.identity import SYSTEM
-from engine.models import Job
+from engine.models import Event, Job
 from tests.conftest import FIXTURES
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -25,7 +25,11 @@ def ctx(app, deploy):
 def _pending_jobs(ctx, instance_id):
     with ctx.db.read_session() as s:
         return list(
-            s.scalars(select(Job).where(Job.instance_id == instance_id, Job.state == "pending"))
+            s.scalars(
+                select(Job).where(
+                    Job.instance_id == instance_id, Job.state == "pending", Job.kind == "timer"
+                )
+            )
         )
 
 
@@ -70,7 +74,7 @@ def test_interrupting_boundary_timer_cancels_the_task_and_escalates_to_the_lead(
     review = commands.list_open_tasks(ctx, instance.id)[0]
 
     ctx.clock.advance(hours=2, seconds=1)
-    assert jobs.run_due_jobs(ctx) == 1
+    assert jobs.run_due_jobs(ctx) == 2  # the boundary timer and the task's due date
     [escalated] = commands.list_open_tasks(ctx, instance.id)
     assert escalated.bpmn_id == "escalated"
     assert escalated.department == "hrss"
@@ -94,3 +98,16 @@ def test_terminating_an_instance_drops_its_timer_jobs(ctx):
     instance = _start(ctx)
     commands.terminate_instance(ctx, SYSTEM, instance.id, "withdrawn")
     assert _pending_jobs(ctx, instance.id) == []
+
+
+def test_task_still_open_at_its_due_date_is_announced_overdue_once(ctx):
+    instance = _start(ctx)
+    ctx.clock.advance(days=1, seconds=1)
+    jobs.run_due_jobs(ctx)
+    [review] = commands.list_open_tasks(ctx, instance.id)
+    ctx.clock.advance(hours=2, seconds=1)
+    jobs.run_due_jobs(ctx)
+    with ctx.db.read_session() as s:
+        overdue = list(s.scalars(select(Event).where(Event.type == "task.overdue")))
+    assert [event.data["task_id"] for event in overdue] == [review.id]
+    assert overdue[0].data["links"]["task"] == f"/api/v1/tasks/{review.id}"

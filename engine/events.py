@@ -1,0 +1,94 @@
+"""Domain events for integrations, written to the ``events`` outbox with their change.
+
+Every event also gets an ``event`` job, so whoever registered a job handler
+for that kind (webhook fan-out) picks it up after commit; with no handler
+registered the jobs simply wait.  Payloads carry ids and API links, never
+secrets and never whole task data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from engine.models import Event, HumanTask, Instance, Job
+from engine.unit_of_work import SqlUnitOfWork
+
+EVENT_JOB = "event"
+API = "/api/v1"
+
+EVENT_TYPES = (
+    "instance.started",
+    "instance.completed",
+    "instance.terminated",
+    "task.created",
+    "task.assigned",
+    "task.completed",
+    "task.overdue",
+    "task.reminder",
+    "brand.added",
+    "brand.exited",
+    "incident.created",
+)
+
+
+def record(
+    uow: SqlUnitOfWork,
+    type_: str,
+    data: dict[str, Any],
+    *,
+    at: datetime,
+    instance: Instance | None = None,
+    jurisdiction: str | None = None,
+) -> Event:
+    if type_ not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type_!r}")
+    event = Event(
+        type=type_,
+        at=at,
+        jurisdiction=instance.jurisdiction if instance else jurisdiction,
+        process_key=instance.process_key if instance else None,
+        instance_id=instance.id if instance else None,
+        data=data,
+    )
+    uow.session.add(event)
+    uow.session.flush()
+    uow.session.add(Job(kind=EVENT_JOB, due_at=event.at, payload={"event_id": event.id}))
+    return event
+
+
+def record_task(uow: SqlUnitOfWork, type_: str, task: HumanTask, *, at: datetime) -> Event:
+    event = record(uow, type_, task_data(task), at=at, jurisdiction=task.jurisdiction)
+    event.process_key = task.process_key
+    event.instance_id = task.instance_id
+    return event
+
+
+def instance_data(instance: Instance) -> dict[str, Any]:
+    return {
+        "instance_id": instance.id,
+        "process_key": instance.process_key,
+        "business_key": instance.business_key,
+        "jurisdiction": instance.jurisdiction,
+        "status": instance.status,
+        "links": {"instance": f"{API}/instances/{instance.id}"},
+    }
+
+
+def task_data(task: HumanTask) -> dict[str, Any]:
+    return {
+        "task_id": task.id,
+        "instance_id": task.instance_id,
+        "process_key": task.process_key,
+        "bpmn_id": task.bpmn_id,
+        "name": task.name,
+        "jurisdiction": task.jurisdiction,
+        "department": task.department,
+        "assignee": task.assignee,
+        "state": task.state,
+        "due_at": task.due_at.isoformat() if task.due_at else None,
+        "links": {
+            "task": f"{API}/tasks/{task.id}",
+            "instance": f"{API}/instances/{task.instance_id}",
+        },
+    }
