@@ -1,4 +1,4 @@
-"""The unit of work of the engine step that is running right now.
+"""What the engine step that is running right now is about.
 
 Department handlers run inside a workflow step (a service task) and sometimes
 must write to the database, such as adding a brand to the library.  Doing it
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from uuid import UUID
 
 from sqlalchemy.orm import Session
 
@@ -33,3 +34,20 @@ def current_session() -> Session:
     if session is None:
         raise RuntimeError("no workflow step is running: handlers get a session only inside one")
     return session
+
+
+_service_task: ContextVar[UUID | None] = ContextVar("huiqian_service_task", default=None)
+
+
+@contextmanager
+def service_task_run(task_id: UUID) -> Iterator[None]:
+    """Within this block the asynchronous service task ``task_id`` really runs its handler."""
+    token = _service_task.set(task_id)
+    try:
+        yield
+    finally:
+        _service_task.reset(token)
+
+
+def running_service_task() -> UUID | None:
+    return _service_task.get()

@@ -16,7 +16,7 @@ import jsonschema
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import events, steps
+from engine import events, starting, steps, timer_starts
 from engine.context import EngineContext
 from engine.decisions import evaluate_decision, parse_decisions
 from engine.errors import (
@@ -26,9 +26,9 @@ from engine.errors import (
     NotFound,
 )
 from engine.identity import Principal, Role
-from engine.models import Definition, HumanTask, Instance, new_id
+from engine.models import Definition, HumanTask, Instance
 from engine.process_parser import Dependencies, main_process, parse_bpmn
-from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
+from engine.runtime import SERIALIZATION, SpecBundle
 from engine.unit_of_work import SqlUnitOfWork
 from engine.xml_safety import check_and_parse
 
@@ -114,6 +114,7 @@ def deploy(ctx: EngineContext, principal: Principal, xml: bytes, filename: str) 
                 (info.key, info.name, None) for info in parse_decisions(xml, filename).values()
             ]
             kind = "dmn"
+            specs = {}
         else:
             parsed = parse_bpmn(xml, filename, _dependencies(ctx, uow))
             main_key = main_process(parsed).key
@@ -122,58 +123,21 @@ def deploy(ctx: EngineContext, principal: Principal, xml: bytes, filename: str) 
                 (p.key, p.name, SERIALIZATION.spec_to_dict(SpecBundle(p.spec, p.subprocess_specs)))
                 for p in parsed
             ]
+            specs = {p.key: p.spec for p in parsed}
             kind = "bpmn"
         results = [
             _store_version(uow, kind, key, name, xml, filename, spec, principal.username)
             for key, name, spec in items
         ]
+        for definition, created in results:
+            if created and definition.key in specs:
+                timer_starts.schedule(ctx, uow, definition, specs[definition.key])
         uow.commit()
     first, created = results[0]
     return Deployment(first, created, [definition for definition, _ in results])
 
 
 # --- instances -------------------------------------------------------------
-
-
-def _jurisdiction_variables(
-    ctx: EngineContext, jurisdiction_id: str | None, variables: dict[str, Any]
-) -> dict[str, Any]:
-    """Variables every process started for a jurisdiction can rely on.
-
-    The roster is data (``bpmn/jurisdictions/*.yaml``), so processes read it from
-    these variables instead of naming departments.
-    """
-    if jurisdiction_id is None:
-        return {}
-    jurisdiction = ctx.jurisdictions.get(jurisdiction_id)
-    if jurisdiction is None:
-        raise InvalidInput(f"unknown jurisdiction {jurisdiction_id!r}")
-    extra: dict[str, Any] = {
-        "jurisdiction": jurisdiction.id,
-        "lead_department": jurisdiction.lead,
-        "roster": jurisdiction.department_codes(),
-    }
-    measure_id = variables.get("measure")
-    if measure_id:
-        try:
-            extra["measure_departments"] = list(jurisdiction.measure(measure_id).departments)
-        except NotFound:
-            raise InvalidInput(
-                f"jurisdiction {jurisdiction.id!r} has no measure {measure_id!r}"
-            ) from None
-    explicit = variables.get("departments")
-    if explicit is not None:
-        roster = set(extra["roster"])
-        unknown = (
-            [code for code in explicit if code not in roster]
-            if isinstance(explicit, list)
-            else [explicit]
-        )
-        if unknown:
-            raise InvalidInput(
-                f"not departments of {jurisdiction.id}: {', '.join(map(str, unknown))}"
-            )
-    return extra
 
 
 def _can_see_instance(principal: Principal, instance: Instance) -> bool:
@@ -208,41 +172,14 @@ def start_instance(
             raise InvalidInput(
                 f"process {process_key!r} (version {version or 'latest'}) is not deployed"
             )
-        instance_id = new_id()
-        start_vars = {
-            **variables,
-            **_jurisdiction_variables(ctx, jurisdiction, variables),
-            "instance_id": instance_id,
-        }
-        if business_key:
-            start_vars["business_key"] = business_key
-        bundle = steps.bundle(ctx, uow, definition.id)
-        run = steps.step(
-            ctx, uow, "starting", lambda: WorkflowRun.start(bundle, start_vars, ctx.script_engine)
-        )
-        now = ctx.clock()
-        instance = Instance(
-            id=instance_id,
-            definition_id=definition.id,
-            process_key=process_key,
-            business_key=business_key,
+        instance = starting.start_in(
+            ctx,
+            uow,
+            principal,
+            definition,
+            variables,
             jurisdiction=jurisdiction,
-            status="running",
-            state={},
-            started_by=principal.username,
-            created_at=now,
-        )
-        uow.instances.add(instance)
-        uow.flush()
-        events.record(
-            uow, "instance.started", events.instance_data(instance), at=now, instance=instance
-        )
-        steps.save(ctx, uow, run, instance)
-        uow.audit.record(
-            principal.username,
-            "start",
-            instance_id=instance.id,
-            details={"process_key": process_key, "version": definition.version},
+            business_key=business_key,
         )
         uow.commit()
     return instance
@@ -392,16 +329,27 @@ def _form_field(error: jsonschema.ValidationError) -> str:
     return ".".join(path) or "(form)"
 
 
-def _validate_form(task: HumanTask, data: dict[str, Any]) -> None:
+def _validate_form(task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+    """The submitted data, checked against the form and completed with its defaults.
+
+    Defaults fill fields the officer left out, so that a model never reads a
+    same-named variable left over from an earlier step instead.
+    """
     schema = (task.form or {}).get("schema")
     if not schema:
-        return
+        return data
     errors = sorted(
         jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)
     )
     if errors:
         fields = [{"field": _form_field(e), "message": e.message} for e in errors]
         raise InvalidInput(f"the form data is invalid: {fields[0]['message']}", errors=fields)
+    defaults = {
+        name: field["default"]
+        for name, field in schema.get("properties", {}).items()
+        if isinstance(field, dict) and "default" in field
+    }
+    return {**defaults, **data}
 
 
 def complete_task(
@@ -424,7 +372,7 @@ def complete_task(
         _check_open(task, expected_version)
         if task.assignee not in (None, principal.username) and not principal.is_admin:
             raise Forbidden(f"task is claimed by {task.assignee}")
-        _validate_form(task, data)
+        data = _validate_form(task, data)
         assert instance is not None
         run = steps.restore(ctx, uow, instance)
         payload = {**data, "completed_by": principal.username}

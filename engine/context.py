@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine import clock
+from engine.business_calendar import WEEKENDS_ONLY, BusinessCalendar
 from engine.db import Database
 from engine.jurisdictions import Jurisdiction
 from engine.models import utcnow
@@ -37,5 +39,16 @@ class EngineContext:
     @property
     def script_engine(self) -> HuiqianScriptEngine:
         if self._script_engine is None:
-            self._script_engine = create_script_engine(self.call_handler)
+            helpers = {"working_days_after": self._working_days_after}
+            self._script_engine = create_script_engine(self.call_handler, helpers=helpers)
         return self._script_engine
+
+    def calendar(self, jurisdiction_id: str | None) -> BusinessCalendar:
+        jurisdiction = self.jurisdictions.get(jurisdiction_id) if jurisdiction_id else None
+        if jurisdiction is None:
+            return WEEKENDS_ONLY
+        return BusinessCalendar(jurisdiction.holidays, jurisdiction.workdays)
+
+    def _working_days_after(self, days: int, jurisdiction: str | None = None) -> str:
+        """For timer expressions: the ISO time ``days`` working days from now (the step's clock)."""
+        return self.calendar(jurisdiction).add_working_days(clock.now(), int(days)).isoformat()

@@ -1,5 +1,9 @@
 """Domain events for integrations, written to the ``events`` outbox with their change.
 
+``record`` takes the unit of work of a command, or the session of the running
+step (``engine.ambient.current_session()``) when a department handler reports
+something, so the event commits exactly when the change does.
+
 Every event also gets an ``event`` job, so whoever registered a job handler
 for that kind (webhook fan-out) picks it up after commit; with no handler
 registered the jobs simply wait.  Payloads carry ids and API links, never
@@ -10,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from engine.models import Event, HumanTask, Instance, Job
 from engine.unit_of_work import SqlUnitOfWork
@@ -33,7 +39,7 @@ EVENT_TYPES = (
 
 
 def record(
-    uow: SqlUnitOfWork,
+    uow: SqlUnitOfWork | Session,
     type_: str,
     data: dict[str, Any],
     *,
@@ -51,13 +57,16 @@ def record(
         instance_id=instance.id if instance else None,
         data=data,
     )
-    uow.session.add(event)
-    uow.session.flush()
-    uow.session.add(Job(kind=EVENT_JOB, due_at=event.at, payload={"event_id": event.id}))
+    session = uow if isinstance(uow, Session) else uow.session
+    session.add(event)
+    session.flush()
+    session.add(Job(kind=EVENT_JOB, due_at=event.at, payload={"event_id": event.id}))
     return event
 
 
-def record_task(uow: SqlUnitOfWork, type_: str, task: HumanTask, *, at: datetime) -> Event:
+def record_task(
+    uow: SqlUnitOfWork | Session, type_: str, task: HumanTask, *, at: datetime
+) -> Event:
     event = record(uow, type_, task_data(task), at=at, jurisdiction=task.jurisdiction)
     event.process_key = task.process_key
     event.instance_id = task.instance_id

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.task import Task
 
+from engine.business_calendar import BusinessCalendar, working_days
 from engine.errors import ScriptError
 from engine.models import HumanTask, Instance
 from engine.process_parser import EXPRESSION, department_rule
@@ -61,10 +62,19 @@ def _visible_data(task: Task) -> dict[str, Any]:
     return json.loads(json.dumps(SERIALIZATION.data_to_json(data), default=str))
 
 
-def _due_at(task: Task, now: datetime) -> datetime | None:
+def _due_at(
+    run: WorkflowRun, task: Task, now: datetime, calendar: BusinessCalendar
+) -> datetime | None:
+    """``huiqian:dueIn``: an ISO 8601 duration, ``<n>WD`` working days, or ``${expression}``."""
     due_in = (task.task_spec.extensions or {}).get("dueIn")
     if not due_in:
         return None
+    match = EXPRESSION.match(due_in)
+    if match:
+        due_in = str(run.evaluate(task, match.group(1)))
+    days = working_days(due_in)
+    if days is not None:
+        return calendar.add_working_days(now, days)
     duration = TimerEventDefinition.parse_iso_duration(due_in)
     return now + TimerEventDefinition.get_timedelta_from_start(duration, now)
 
@@ -75,6 +85,7 @@ def sync_human_tasks(
     tasks: TaskRepository,
     forms: FormLookup,
     now: datetime,
+    calendar: BusinessCalendar,
 ) -> tuple[list[HumanTask], list[HumanTask]]:
     """Create rows for new READY user tasks and cancel stale open ones.
 
@@ -101,7 +112,7 @@ def sync_human_tasks(
             form=form,
             data=_visible_data(task),
             created_at=now,
-            due_at=_due_at(task, now),
+            due_at=_due_at(run, task, now, calendar),
         )
         tasks.add(row)
         created.append(row)

@@ -17,12 +17,14 @@ import threading
 from collections.abc import Callable
 from datetime import timedelta
 
+from SpiffWorkflow.task import TaskState
 from sqlalchemy import select
 
-from engine import events, steps
+from engine import events, steps, timer_starts
+from engine.ambient import service_task_run
 from engine.context import EngineContext
 from engine.models import Incident, Job
-from engine.scheduler import TIMER
+from engine.scheduler import SERVICE_TASK, TIMER
 from engine.steps import TASK_DUE
 from engine.unit_of_work import SqlUnitOfWork
 
@@ -68,6 +70,31 @@ def _fire_timers(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
     )
 
 
+def _run_service_task(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
+    instance = uow.instances.get(job.instance_id, for_update=True) if job.instance_id else None
+    if instance is None or instance.status not in ("running", "error"):
+        return
+    run = steps.restore(ctx, uow, instance)
+    task = run.task(job.payload["task_id"])
+    if task is None or task.state != TaskState.STARTED:
+        return  # already done, or cancelled meanwhile
+
+    def execute() -> None:
+        with service_task_run(task.id):
+            task.run()
+        run.advance()
+
+    steps.step(ctx, uow, f"service task {task.task_spec.bpmn_id}", execute)
+    instance.status = "running"
+    steps.save(ctx, uow, run, instance)
+    uow.audit.record(
+        "system",
+        "service_task",
+        instance_id=instance.id,
+        details={"element_id": task.task_spec.bpmn_id, "handler": task.task_spec.operation_name},
+    )
+
+
 def _task_due(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
     task = uow.tasks.get(job.payload["task_id"])
     if task is None or task.state != "open":
@@ -88,6 +115,10 @@ def _open_incident(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
     )
     uow.session.add(incident)
     uow.session.flush()
+    instance = uow.instances.get(job.instance_id, for_update=True) if job.instance_id else None
+    if instance is not None and instance.status == "running":
+        instance.status = "error"
+        instance.error = incident.error
     events.record(
         uow,
         "incident.created",
@@ -133,6 +164,8 @@ def run_one(ctx: EngineContext) -> bool:
 
 
 register(TIMER, _fire_timers)
+register(SERVICE_TASK, _run_service_task)
+register(timer_starts.START_TIMER, timer_starts.fire)
 register(TASK_DUE, _task_due)
 
 

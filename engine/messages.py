@@ -27,6 +27,7 @@ from engine.errors import NotFound
 from engine.identity import Principal
 from engine.models import Definition, Instance, MessageWait
 from engine.runtime import WorkflowRun
+from engine.scheduler import waiting_definitions
 from engine.unit_of_work import SqlUnitOfWork
 
 COLUMN_KEYS = ("instance_id", "business_key")
@@ -74,17 +75,16 @@ def _deliver(run: WorkflowRun, name: str, variables: dict[str, Any]) -> bool:
     is merged into the catching task's data here.
     """
     waiting = [
-        task
-        for task in run.workflow.event_manager.tasks.values()
-        if isinstance(task.task_spec.event_definition, MessageEventDefinition)
-        and task.task_spec.event_definition.name == name
+        (task, definition)
+        for task, definition in waiting_definitions(run)
+        if isinstance(definition, MessageEventDefinition) and definition.name == name
     ]
     if not waiting:
         return False
-    definition = waiting[0].task_spec.event_definition
-    run.workflow.catch(BpmnEvent(definition, payload=deepcopy(variables)))
-    for task in waiting:
-        if name in task.internal_data and getattr(definition, "message_var", None) is None:
+    run.workflow.catch(BpmnEvent(waiting[0][1], payload=deepcopy(variables)))
+    for task, definition in waiting:
+        caught = name in task.internal_data or task.internal_data.get("seen_events")
+        if caught and getattr(definition, "message_var", None) is None:
             task.data.update(deepcopy(variables))
     run.advance()
     return True

@@ -32,13 +32,14 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import UserTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, UserTaskParser
 from SpiffWorkflow.spiff.specs.defaults import UserTask
 
 from engine.errors import DefinitionRejected
 from engine.task_specs import (
     HuiqianParallelMultiInstanceTask,
     HuiqianSequentialMultiInstanceTask,
+    HuiqianServiceTask,
 )
 from engine.xml_safety import check_and_parse, element_line
 
@@ -52,21 +53,36 @@ _USER_TASK_ATTRIBUTES = {
     "formKey": [(HUIQIAN_NS, "formKey"), (CAMUNDA_NS, "formKey")],
     "dueIn": [(HUIQIAN_NS, "dueIn")],
 }
+_SERVICE_TASK_ATTRIBUTES = {
+    "async": [(HUIQIAN_NS, "async"), (CAMUNDA_NS, "asyncBefore")],
+    "retries": [(HUIQIAN_NS, "retries")],
+}
 
 
-class HuiqianUserTaskParser(UserTaskParser):
-    """Reads Huiqian's user-task attributes into the spec's extensions."""
+class _HuiqianAttributes:
+    """Reads Huiqian's attributes of a task element into its spec's extensions."""
+
+    ATTRIBUTES: dict[str, list[tuple[str, str]]] = {}
+    node: Any
 
     def parse_extensions(self, node: Any = None) -> dict[str, Any]:
         node = self.node if node is None else node
-        extensions = super().parse_extensions(node)
-        for key, candidates in _USER_TASK_ATTRIBUTES.items():
+        extensions = super().parse_extensions(node)  # type: ignore[misc]
+        for key, candidates in self.ATTRIBUTES.items():
             for namespace, name in candidates:
                 value = node.get(f"{{{namespace}}}{name}")
                 if value:
                     extensions[key] = value.strip()
                     break
         return extensions
+
+
+class HuiqianUserTaskParser(_HuiqianAttributes, UserTaskParser):
+    ATTRIBUTES = _USER_TASK_ATTRIBUTES
+
+
+class HuiqianServiceTaskParser(_HuiqianAttributes, ServiceTaskParser):
+    ATTRIBUTES = _SERVICE_TASK_ATTRIBUTES
 
 
 class _HuiqianLoops:
@@ -90,6 +106,7 @@ class HuiqianBpmnParser(SpiffBpmnParser):
         for tag, (parser_class, spec_class) in {
             **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
             full_tag("userTask"): (HuiqianUserTaskParser, UserTask),
+            full_tag("serviceTask"): (HuiqianServiceTaskParser, HuiqianServiceTask),
         }.items()
     }
 

@@ -784,6 +784,11 @@ class HuiqianScriptEngine(PythonScriptEngine):
 
 
 def create_script_engine(
-    service_caller: ServiceCaller | None = None, *, time_limit: float = 1.0
+    service_caller: ServiceCaller | None = None,
+    *,
+    time_limit: float = 1.0,
+    helpers: Mapping[str, Callable[..., Any]] | None = None,
 ) -> HuiqianScriptEngine:
-    return HuiqianScriptEngine(SandboxedEnvironment(time_limit=time_limit), service_caller)
+    """The engine's script engine; ``helpers`` are trusted callables the models may call."""
+    environment = SandboxedEnvironment(helpers, time_limit=time_limit)
+    return HuiqianScriptEngine(environment, service_caller)

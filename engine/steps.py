@@ -66,7 +66,9 @@ def save(
         ctx,
         uow,
         "assigning tasks",
-        lambda: sync_human_tasks(run, instance, uow.tasks, ctx.forms, now),
+        lambda: sync_human_tasks(
+            run, instance, uow.tasks, ctx.forms, now, ctx.calendar(instance.jurisdiction)
+        ),
     )
     instance.state = run.dump()
     instance.variables = run.variables()
@@ -89,5 +91,5 @@ def save(
         events.record(
             uow, "instance.completed", events.instance_data(instance), at=now, instance=instance
         )
-    schedule_waits(uow, run, instance)
+    schedule_waits(uow, run, instance, now)
     return changes

@@ -121,9 +121,9 @@ def _require_json_object(name: str, result: object) -> None:
 def default_registry() -> HandlerRegistry:
     """A fresh registry holding every built-in department handler."""
     # Imported here because the handler modules import this module for HandlerRegistry.
-    from services.handlers import fin, hrss, samr
+    from services.handlers import fin, hrss, samr, supervision
 
     registry = HandlerRegistry()
-    for register in (hrss.register, samr.register, fin.register):
+    for register in (hrss.register, samr.register, fin.register, supervision.register):
         register(registry)
     return registry

@@ -306,3 +306,14 @@ def test_invalid_opinion_is_422_naming_the_field_and_changes_nothing(
     unchanged = ok(client.get(f"/api/v1/tasks/{task['id']}", headers=users("baoji.fin")))
     assert (unchanged["state"], unchanged["version"]) == ("open", task["version"])
     assert get_instance(client, users("admin"), instance["id"])["variables"]["opinions"] == {}
+
+
+def test_an_approval_without_opinion_never_carries_a_callers_leftover_opinion(
+    client: FlaskClient, users: Users, co_review: dict[str, Any]
+) -> None:
+    instance = start_co_review(client, users, "baoji", departments=["fin"], opinion="发起方的旧意见")
+    task = review_tasks(client, users, instance["id"])["fin"]
+    ok(complete(client, users("baoji.fin"), task["id"], {"decision": "approve"}))
+    finished = get_instance(client, users("admin"), instance["id"])
+    assert finished["variables"]["opinions"]["fin"]["opinion"] == ""
+    assert finished["variables"]["result"] == "approved"

@@ -134,6 +134,8 @@ def test_default_registry_has_the_builtin_handlers(builtin: HandlerRegistry) -> 
             "hrss.brand_rectifying",
             "hrss.brand_exit_proposed",
             "hrss.brand_exited",
+            "hrss.remind_reviewers",
+            "hrss.escalate_to_lead",
         }
     )
     assert builtin.department_of("samr.trademark_check") == "samr"
