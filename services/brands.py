@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from engine import events
 from engine.db import Database
 from engine.errors import NotFound
 from engine.identity import Principal, Role
@@ -48,6 +49,12 @@ BRAND_LIFECYCLE = Lifecycle(
     },
 )
 BRAND_STATUSES = (NOMINATED, IN_LIBRARY, RECTIFYING, EXIT_PROPOSED, EXITED)
+
+# Integrations are told when a brand joins the library and when it leaves it.
+ANNOUNCED = {
+    (NOMINATED, IN_LIBRARY): "brand.added",
+    **{(status, EXITED): "brand.exited" for status in (IN_LIBRARY, RECTIFYING, EXIT_PROPOSED)},
+}
 
 LIFECYCLES: Mapping[str, Lifecycle] = {BRAND: BRAND_LIFECYCLE}
 
@@ -138,6 +145,23 @@ def move(
     record = repository.get(brand_id, kind=BRAND, for_update=True)
     if record is None or jurisdiction not in (None, record.jurisdiction):
         raise NotFound(f"brand {brand_id!r} is not in the library of {jurisdiction or 'any'}")
-    return repository.transition(
+    change = repository.transition(
         record, to_status, actor=actor, action=action, instance_id=instance_id, details=details
     )
+    announced = ANNOUNCED.get((change.from_status, change.to_status))
+    if announced:
+        events.record(
+            repository.session,
+            announced,
+            {
+                "brand_id": record.id,
+                "name": record.name,
+                "jurisdiction": record.jurisdiction,
+                "status": record.status,
+                "instance_id": instance_id,
+                "links": {"brand": f"{events.API}/brands/{record.id}"},
+            },
+            at=change.at,
+            jurisdiction=record.jurisdiction,
+        )
+    return change

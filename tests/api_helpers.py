@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from engine import jobs
 from engine.identity import Role, create_user
 from services.app import create_app
 from tests.conftest import DEMO_PASSWORD, FIXTURES
@@ -113,3 +115,129 @@ def complete(
     if version is not None:
         body["version"] = version
     return client.post(f"/api/v1/tasks/{task_id}/complete", headers=headers, json=body)
+
+
+# --- the labor-brand processes (brand_nomination, brand_assessment, brand_exit) ---------------
+
+LIBRARY = Path(__file__).resolve().parents[1] / "bpmn"
+# Callees before callers, as `huiqian demo` deploys them.
+BRAND_LIBRARY = (
+    "decisions/brand_assessment_score.dmn",
+    "co_review.bpmn",
+    "brand_exit.bpmn",
+    "brand_assessment.bpmn",
+    "brand_nomination.bpmn",
+)
+
+
+def deploy_brand_library(deploy: Callable[[Path], Any]) -> None:
+    for name in BRAND_LIBRARY:
+        deploy(LIBRARY / name)
+
+
+def complete_step(
+    client: FlaskClient,
+    headers: dict[str, str],
+    instance_id: str,
+    bpmn_id: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """Complete the single open task ``bpmn_id`` of an instance as ``headers``' user."""
+    task = the_open_task(client, headers, instance_id, bpmn_id)
+    return ok(complete(client, headers, task["id"], data))
+
+
+def countersign(
+    client: FlaskClient,
+    users: Callable[[str], dict[str, str]],
+    instance: dict[str, Any],
+    decisions: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Every open co-review task of ``instance`` is answered by its own department's officer:
+    ``decisions[department]``, else approve.  Returns the tasks as they were answered."""
+    jurisdiction = instance["jurisdiction"]
+    found = tasks(client, users("admin"), instance_id=instance["id"], state="open", page_size=100)
+    reviews = [task for task in found if task["bpmn_id"] == "review"]
+    for task in reviews:
+        officer = users(f"{jurisdiction}.{task['department']}")
+        own = open_tasks(client, officer, instance_id=instance["id"])
+        assert [t["id"] for t in own] == [task["id"]], "each department sees its own task only"
+        decision = (decisions or {}).get(task["department"], "approve")
+        data = {"decision": decision}
+        if decision != "approve":
+            data["opinion"] = f"{task['department']}: {decision}"
+        ok(complete(client, officer, task["id"], data))
+    return reviews
+
+
+def elapse(app: Flask, **delta: float) -> int:
+    """Move the app's FakeClock on by ``delta`` and run the jobs that became due."""
+    ctx = app.extensions["huiqian.engine"]
+    ctx.clock.advance(**delta)
+    return jobs.run_due_jobs(ctx)
+
+
+def get_brand(client: FlaskClient, headers: dict[str, str], brand_id: str) -> dict[str, Any]:
+    return ok(client.get(f"/api/v1/brands/{brand_id}", headers=headers))
+
+
+def send_message(
+    client: FlaskClient,
+    headers: dict[str, str],
+    name: str,
+    correlation: dict[str, Any],
+    variables: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    body = {"name": name, "correlation": correlation, "variables": variables or {}}
+    return ok(client.post("/api/v1/messages", headers=headers, json=body))["reached"]
+
+
+def hr_step(
+    client: FlaskClient,
+    users: Callable[[str], dict[str, str]],
+    instance: dict[str, Any],
+    bpmn_id: str,
+    data: dict[str, Any],
+) -> dict[str, Any]:
+    """Complete ``bpmn_id`` as the hrss officer of the instance's jurisdiction."""
+    hrss = users(f"{instance['jurisdiction']}.hrss")
+    return complete_step(client, hrss, instance["id"], bpmn_id, data)
+
+
+def nominate_brand(
+    client: FlaskClient,
+    users: Callable[[str], dict[str, str]],
+    jurisdiction: str,
+    form: dict[str, Any],
+    **variables: Any,
+) -> dict[str, Any]:
+    """The county hrss officer starts brand_nomination and submits the nomination form."""
+    instance = start(
+        client,
+        users(f"{jurisdiction}.hrss"),
+        "brand_nomination",
+        business_key=f"{jurisdiction}-{form['name']}",
+        variables=variables,
+    )
+    hr_step(client, users, instance, "apply", form)
+    return instance
+
+
+def admit_brand(
+    app: Flask,
+    client: FlaskClient,
+    users: Callable[[str], dict[str, str]],
+    jurisdiction: str,
+    form: dict[str, Any],
+    **variables: Any,
+) -> str:
+    """Run brand_nomination to the end with every answer positive; returns the brand id."""
+    instance = nominate_brand(client, users, jurisdiction, form, **variables)
+    hr_step(client, users, instance, "recommend", {"approved": True, "opinion": "择优推荐"})
+    hr_step(client, users, instance, "preliminary", {"decision": "approve", "opinion": "初审通过"})
+    countersign(client, users, instance)
+    hr_step(client, users, instance, "decide", {"approved": True, "opinion": "同意纳入"})
+    elapse(app, days=variables.get("publicity_days", 5), seconds=1)
+    finished = get_instance(client, users("admin"), instance["id"])
+    assert finished["variables"]["result"] == "in_library", finished["variables"]
+    return finished["variables"]["brand_id"]
