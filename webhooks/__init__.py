@@ -1,6 +1,8 @@
 """Outbound webhooks: event delivery to other systems, following Standard Webhooks.
 
-Empty until the webhooks issue lands.  This package will depend on ``engine``
-only (never on ``services``); deliveries will be rows written in the same
-transaction as the state change that causes them, and sent by the job worker.
+This package depends on ``engine`` only (never on ``services``).  The engine
+writes every event to its outbox with an ``event`` job; ``fanout`` turns that
+job into one delivery row (and one ``webhook_delivery`` job) per matching
+subscription, and ``delivery`` sends it, signed, with retries.  ``worker.install``
+registers both job kinds; the service does that where workers run.
 """

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from engine import schema
 from engine.db import Database
+from services import migrations
 from services.demo import seed_demo_users
 from tests.api_helpers import (
     TWO_LANES,
@@ -48,7 +48,7 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def _two_services(url: str, tmp_path: Path) -> Iterator[tuple[FlaskClient, FlaskClient]]:
     database = Database(url)
-    schema.upgrade(database)
+    migrations.upgrade(database)
     database.dispose()
     apps = [make_app(url, tmp_path / name) for name in ("worker_a", "worker_b")]
     seed_demo_users(apps[0].extensions["huiqian.engine"], DEMO_PASSWORD)
