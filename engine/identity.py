@@ -43,6 +43,40 @@ _hasher = _password_hasher()
 _DUMMY_HASH = _hasher.hash("huiqian-no-such-user")
 
 MIN_PASSWORD_LENGTH = 10
+# Passwords of 10+ characters that lead every leaked-password list, plus the
+# product's own name: refusing them costs users nothing and stops the first guesses.
+COMMON_PASSWORDS = frozenset(
+    {
+        "1234567890",
+        "0123456789",
+        "12345678910",
+        "1q2w3e4r5t",
+        "qwertyuiop",
+        "1qaz2wsx3edc",
+        "password12",
+        "password123",
+        "password1234",
+        "passw0rd123",
+        "iloveyou123",
+        "abcdefghij",
+        "abc1234567",
+        "a123456789",
+        "qwerty1234",
+        "qwerty12345",
+        "1111111111",
+        "0000000000",
+        "8888888888",
+        "5201314520",
+        "woaini1314",
+        "administrator",
+        "admin12345",
+        "admin123456",
+        "changeme123",
+        "welcome123",
+        "huiqian123",
+        "huiqian1234",
+    }
+)
 
 
 class Role(StrEnum):
@@ -74,9 +108,19 @@ class Principal:
 SYSTEM = Principal(0, "system", Role.ADMIN, None, None)
 
 
-def hash_password(password: str) -> str:
+def check_password_policy(password: str, username: str) -> None:
+    """Length, not the username, not a common password; InvalidInput names the rule broken."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInput(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if password.casefold() == username.casefold():
+        raise InvalidInput("password must not be the username")
+    if password.casefold() in COMMON_PASSWORDS:
+        raise InvalidInput("password is too common: choose another")
+
+
+def hash_password(password: str, username: str = "") -> str:
+    """Hash a password that passes the policy; one hash made for many users has no username."""
+    check_password_policy(password, username)
     return _hasher.hash(password)
 
 
@@ -104,7 +148,7 @@ def create_user(
         raise Conflict(f"user {username!r} already exists")
     user = User(
         username=username,
-        password_hash=password_hash or hash_password(str(password)),
+        password_hash=password_hash or hash_password(str(password), username),
         role=role.value,
         jurisdiction=jurisdiction,
         department=department,

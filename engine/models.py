@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -166,8 +167,17 @@ class HumanTask(Base):
 
 
 class AuditEntry(Base):
+    """Who did what, chained: ``hash`` covers this entry and ``prev_hash`` (``engine.audit``).
+
+    ``prev_hash`` is unique, so two writers that read the same last entry cannot
+    both append after it: the chain cannot fork even if the writers' lock failed.
+    """
+
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_instance", "instance_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_instance", "instance_id", "id"),
+        UniqueConstraint("prev_hash", name="uq_audit_prev_hash"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -176,6 +186,37 @@ class AuditEntry(Base):
     instance_id: Mapped[str | None] = mapped_column(String(36))
     task_id: Mapped[str | None] = mapped_column(String(36))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRewriteRefused(RuntimeError):
+    """Code tried to change or delete an audit entry; a programming error, never a user's."""
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_audit_rewrite(_mapper: Any, _connection: Any, target: AuditEntry) -> None:
+    raise AuditRewriteRefused(f"audit entry {target.id} is history and cannot be changed")
+
+
+class LoginAttempt(Base):
+    """A failed login, counted per username and per client address (``engine.login_limits``).
+
+    Kept in the database, not in process memory, so every worker process of the
+    service shares one count.
+    """
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username", "username", "at"),
+        Index("ix_login_attempts_address", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class Job(Base):

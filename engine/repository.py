@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.models import AuditEntry, Definition, HumanTask, Instance
 
 T = TypeVar("T")
@@ -162,6 +163,7 @@ class AuditRepository:
         task_id: str | None = None,
         details: dict[str, Any] | None = None,
     ) -> AuditEntry:
+        """Append an entry to the hash chain (``engine.audit``) in this transaction."""
         entry = AuditEntry(
             actor=actor,
             action=action,
@@ -169,8 +171,7 @@ class AuditRepository:
             task_id=task_id,
             details=details or {},
         )
-        self.session.add(entry)
-        return entry
+        return audit.append(self.session, entry)
 
     def for_instance(self, instance_id: str) -> list[AuditEntry]:
         return list(

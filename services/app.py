@@ -13,9 +13,11 @@ from engine.db import Database
 from engine.jurisdictions import load_all
 from services import api as api_routes
 from services import config as settings
-from services import problems
+from services import json_limits, problems, security_headers
 from services.forms import FormLibrary
 from services.handlers.registry import default_registry
+from webhooks import worker as webhook_worker
+from webhooks.settings import WebhookSettings
 
 
 def jurisdiction_store(data_dir: Path) -> Path:
@@ -44,7 +46,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["huiqian.engine"] = app.config.get("HUIQIAN_ENGINE") or build_engine_context(
         app.config
     )
+    app.extensions["huiqian.webhooks"] = (
+        app.config.get("HUIQIAN_WEBHOOK_SETTINGS") or WebhookSettings.from_env()
+    )
     api = Api(app)
     api_routes.register(api)
     problems.register(app)
+    json_limits.register(app)
+    security_headers.register(app)
     return app
+
+
+def install_job_handlers(app: Flask) -> None:
+    """Teach this process's job workers the webhooks' job kinds (fan-out and delivery).
+
+    Called where workers run (``huiqian worker``, ``huiqian demo``), not by
+    ``create_app``: a process that only serves the API must leave those jobs to
+    the workers.
+    """
+    webhook_worker.install(app.extensions["huiqian.webhooks"])

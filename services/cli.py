@@ -11,11 +11,13 @@ from pathlib import Path
 
 import click
 
-from engine import commands, schema
+from engine import audit as audit_chain
+from engine import commands, consistency
 from engine.errors import HuiqianError
 from engine.identity import SYSTEM, Principal, Role, create_user
 from engine.jobs import work_forever
 from engine.jurisdictions import load_pack
+from services import migrations
 
 
 def _app(data_dir: Path | None = None):  # noqa: ANN202 - Flask app, imported lazily
@@ -46,8 +48,40 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every pending migration to HUIQIAN_DATABASE_URL (or the SQLite default)."""
     app = _app()
-    schema.upgrade(app.extensions["huiqian.engine"].db)
-    click.echo(f"schema at {schema.head_revision()}")
+    migrations.upgrade(app.extensions["huiqian.engine"].db)
+    click.echo(f"schema at {' '.join(migrations.head_revisions())}")
+
+
+@main.group()
+def audit() -> None:
+    """The audit log."""
+
+
+@audit.command("verify")
+def audit_verify() -> None:
+    """Check the audit hash chain; exit 1 naming the first changed, removed or inserted entry."""
+    with _app().extensions["huiqian.engine"].db.read_session() as s:
+        result = audit_chain.verify(s)
+    if not result.ok:
+        click.secho(
+            f"audit chain broken at entry {result.broken_id}: {result.reason} "
+            f"({result.checked} entries before it verify)",
+            fg="red",
+            err=True,
+        )
+        sys.exit(1)
+    click.echo(f"audit chain verifies: {result.checked} entries, last hash {result.last_hash}")
+
+
+@main.command()
+def check() -> None:
+    """Check the database's invariants (instances, tasks, timers, audit); exit 1 if any fail."""
+    found = consistency.problems(_app().extensions["huiqian.engine"].db)
+    for problem in found:
+        click.secho(f"problem: {problem}", fg="red", err=True)
+    if found:
+        sys.exit(1)
+    click.echo("database is consistent")
 
 
 @main.command()
@@ -168,8 +202,12 @@ def serve(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--idle", default=0.2, show_default=True, help="seconds to wait when no job is due")
 def worker(idle: float) -> None:
-    """Run due jobs (timers) until interrupted; run as many workers as you like."""
-    ctx = _app().extensions["huiqian.engine"]
+    """Run due jobs (timers, webhooks) until interrupted; run as many workers as you like."""
+    from services.app import install_job_handlers
+
+    app = _app()
+    install_job_handlers(app)
+    ctx = app.extensions["huiqian.engine"]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(f"worker running on {ctx.db.url}")
@@ -185,13 +223,16 @@ def worker(idle: float) -> None:
 @click.option("--data-dir", default="instance", show_default=True, type=click.Path(path_type=Path))
 def demo(host: str, port: int, data_dir: Path) -> None:
     """Run a demo: SQLite in DATA_DIR, both jurisdictions, the process library, demo users."""
+    from services.app import install_job_handlers
     from services.demo import demo_password, seed_demo_users
     from services.library import deploy_library
 
     os.environ["HUIQIAN_DATA_DIR"] = str(data_dir)
+    os.environ["HUIQIAN_DEMO"] = "1"  # webhooks may use plain http to public hosts
     app = _app(data_dir)
+    install_job_handlers(app)
     ctx = app.extensions["huiqian.engine"]
-    schema.upgrade(ctx.db)
+    migrations.upgrade(ctx.db)
     try:
         deployed = deploy_library(ctx, CLI, Path(app.config["HUIQIAN_LIBRARY_DIR"]))
     except HuiqianError as error:
@@ -212,3 +253,7 @@ def demo(host: str, port: int, data_dir: Path) -> None:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
         stop.set()
+
+
+if __name__ == "__main__":
+    main()

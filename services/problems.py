@@ -39,7 +39,10 @@ def problem(status: int, type_slug: str, title: str, detail: str, **extra: Any) 
 
 
 def from_engine_error(error: HuiqianError) -> Response:
-    return problem(error.status, error.type_slug, error.title, error.detail, **error.extra)
+    response = problem(error.status, error.type_slug, error.title, error.detail, **error.extra)
+    if error.extra.get("retry_after") is not None:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
+    return response
 
 
 def from_http_exception(error: HTTPException) -> Response:

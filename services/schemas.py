@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from engine.events import EVENT_TYPES
 from services.brands import BRAND_STATUSES
+from webhooks.models import DELIVERY_STATES
 
 
 class HealthSchema(Schema):
@@ -199,3 +201,108 @@ class DeliverySchema(Schema):
 
 class MessageResultSchema(Schema):
     reached = fields.List(fields.Nested(DeliverySchema))
+
+
+class IncidentSchema(Schema):
+    id = fields.Integer()
+    instance_id = fields.String(allow_none=True)
+    kind = fields.String()
+    element_id = fields.String(allow_none=True)
+    error = fields.String()
+    attempts = fields.Integer()
+    created_at = fields.DateTime()
+    resolved_at = fields.DateTime(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+
+
+class IncidentQuerySchema(Schema):
+    state = fields.String(load_default="open", validate=validate.OneOf(["open", "all"]))
+    instance_id = fields.String()
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+class WebhookSubscriptionInputSchema(Schema):
+    url = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=2000),
+        metadata={"description": "https (http only in demo mode or for allow-listed hosts)"},
+    )
+    event_types = fields.List(
+        fields.String(validate=validate.OneOf(EVENT_TYPES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(EVENT_TYPES)),
+    )
+    jurisdiction = fields.String(
+        allow_none=True, validate=validate.Length(min=1, max=64), load_default=None
+    )
+    process_key = fields.String(
+        allow_none=True, validate=validate.Length(min=1, max=200), load_default=None
+    )
+    enabled = fields.Boolean(load_default=True)
+
+
+class WebhookSubscriptionUpdateSchema(WebhookSubscriptionInputSchema):
+    """Loaded with ``partial=True``: only the fields given change."""
+
+    version = fields.Integer(
+        validate=validate.Range(min=1), metadata={"description": "stale version: 409"}
+    )
+
+
+class RotateSecretSchema(Schema):
+    overlap_seconds = fields.Integer(
+        validate=validate.Range(min=0, max=7 * 86400),
+        metadata={"description": "how long the old secret keeps signing; default 24 h"},
+    )
+
+
+class WebhookSubscriptionSchema(Schema):
+    id = fields.String()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    jurisdiction = fields.String(allow_none=True)
+    process_key = fields.String(allow_none=True)
+    enabled = fields.Boolean()
+    disabled_reason = fields.String(allow_none=True)
+    previous_secret_expires_at = fields.DateTime(
+        allow_none=True, metadata={"description": "until then the old secret signs too"}
+    )
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    version = fields.Integer()
+
+
+class WebhookSubscriptionCreatedSchema(WebhookSubscriptionSchema):
+    secret = fields.String(
+        metadata={"description": "whsec_…; shown only in this answer: store it now"}
+    )
+
+
+class WebhookAttemptSchema(Schema):
+    number = fields.Integer()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    status_code = fields.Integer(allow_none=True)
+    latency_ms = fields.Integer(allow_none=True)
+    response = fields.String(allow_none=True, metadata={"description": "truncated"})
+    error = fields.String(allow_none=True)
+
+
+class WebhookDeliverySchema(Schema):
+    id = fields.String()
+    message_id = fields.String(metadata={"description": "the webhook-id header"})
+    subscription_id = fields.String()
+    event_id = fields.String()
+    event_type = fields.String()
+    state = fields.String(metadata={"enum": list(DELIVERY_STATES)})
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(allow_none=True)
+    last_status_code = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    redelivery_of = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    attempt_log = fields.List(fields.Nested(WebhookAttemptSchema))

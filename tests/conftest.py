@@ -31,10 +31,12 @@ from sqlalchemy.engine import make_url
 os.environ.setdefault("HUIQIAN_ARGON2_TIME_COST", "1")
 os.environ.setdefault("HUIQIAN_ARGON2_MEMORY_KIB", "1024")
 
-from engine import schema  # noqa: E402
 from engine.db import Database  # noqa: E402
+from services import migrations  # noqa: E402
 from services.app import create_app  # noqa: E402
 from services.demo import seed_demo_users  # noqa: E402
+
+pytest_plugins = ("tests.webhooks_helpers",)
 
 PG_DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEMO_PASSWORD = "huiqian-test-password"
@@ -74,7 +76,7 @@ def _private_schema() -> Iterator[str]:
 
 def _migrated(url: str) -> str:
     db = Database(url)
-    schema.upgrade(db)
+    migrations.upgrade(db)
     db.dispose()
     return url
 

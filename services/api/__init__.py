@@ -8,11 +8,13 @@ from services.api import (
     brands,
     decisions,
     definitions,
+    incidents,
     instances,
     jurisdictions,
     messages,
     system,
     tasks,
+    webhooks,
 )
 
 BLUEPRINTS = (
@@ -23,7 +25,9 @@ BLUEPRINTS = (
     jurisdictions.blp,
     decisions.blp,
     messages.blp,
+    incidents.blp,
     brands.blp,
+    webhooks.blp,
 )
 
 

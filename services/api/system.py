@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
+from engine import login_limits
 from engine.errors import Unauthorized
 from engine.identity import authenticate, issue_token, revoke_token
 from engine.models import User
@@ -39,18 +40,28 @@ class Health(MethodView):
 class Token(MethodView):
     @blp.arguments(TokenRequestSchema)
     @blp.response(200, TokenSchema)
+    @blp.alt_response(429, description="too many failed logins: see the Retry-After header")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Exchange a username and password for a bearer token."""
+        """Exchange a username and password for a bearer token.
+
+        After 10 failed logins within 15 minutes for a username, or from a client
+        address, the answer is 429 with ``Retry-After`` until the oldest one expires.
+        """
         ctx = engine_context()
         ttl = timedelta(seconds=current_app.config["HUIQIAN_TOKEN_TTL_SECONDS"])
+        username, address = body["username"], request.remote_addr or "unknown"
+        now = ctx.clock()
         with ctx.db.write_session() as s:
+            login_limits.check(s, username, address, now)
             try:
-                user = authenticate(s, body["username"], body["password"])
+                user = authenticate(s, username, body["password"])
             except Unauthorized:
                 s.rollback()
-                AuditRepository(s).record(body["username"], "login_failed")
+                login_limits.record_failure(s, username, address, now)
+                AuditRepository(s).record(username, "login_failed", details={"address": address})
                 s.commit()
                 raise
+            login_limits.forget(s, username, now)
             token, _row = issue_token(s, user, ttl)
             s.commit()
         return {
