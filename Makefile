@@ -34,7 +34,8 @@ test: $(STAMP) $(ASSETS)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lint: $(STAMP)
-	$(PY) -m ruff check engine services webhooks tests
+	$(PY) -m ruff check engine services webhooks tests benchmarks
+	$(PY) -m mypy engine --ignore-missing-imports
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache node_modules services/static/vendor

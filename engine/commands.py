@@ -107,6 +107,7 @@ def _is_dmn(xml: bytes, filename: str) -> bool:
 def deploy(ctx: EngineContext, principal: Principal, xml: bytes, filename: str) -> Deployment:
     """Validate and deploy a BPMN or DMN file; every process/decision in it gets a version."""
     _require(principal, Role.DESIGNER, Role.ADMIN)
+    items: list[tuple[str, str, dict[str, Any] | None]]
     with SqlUnitOfWork(ctx.db) as uow:
         if _is_dmn(xml, filename):
             check_and_parse(xml, filename=filename)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from math import ceil
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -33,7 +34,7 @@ class TooManyAttempts(HuiqianError):
         self.retry_after = retry_after
 
 
-def _oldest_counted(session: Session, column: object, value: str, now: datetime) -> datetime | None:
+def _oldest_counted(session: Session, column: Any, value: str, now: datetime) -> datetime | None:
     """The failure whose expiry frees a slot, if ``value`` has reached the limit; else None."""
     since = now - WINDOW
     window = (

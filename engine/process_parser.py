@@ -174,7 +174,7 @@ def _validate_specs(
         for spec in (process.spec, *process.subprocess_specs.values()):
             for task_spec in spec.task_specs.values():
                 bpmn_id = getattr(task_spec, "bpmn_id", None)
-                if bpmn_id not in own_ids:
+                if bpmn_id is None or bpmn_id not in own_ids:
                     continue  # a called process, validated when it was deployed
                 extensions = getattr(task_spec, "extensions", {}) or {}
                 if isinstance(task_spec, UserTask):

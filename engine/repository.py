@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine import audit
 from engine.models import AuditEntry, Definition, HumanTask, Instance
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Page:
         return (self.page - 1) * self.page_size
 
 
-def paginate(session: Session, query: Select[tuple[T]], page: Page) -> tuple[list[T], int]:
+def paginate(session: Session, query: Select[Any], page: Page) -> tuple[builtins.list[Any], int]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     items = list(session.scalars(query.offset(page.offset).limit(page.page_size)))
     return items, int(total or 0)
@@ -81,7 +81,7 @@ class InstanceRepository:
     def add(self, instance: Instance) -> None:
         self.session.add(instance)
 
-    def list(self, page: Page, **filters: Any) -> tuple[list[Instance], int]:
+    def list(self, page: Page, **filters: Any) -> tuple[builtins.list[Instance], int]:
         query = select(Instance).order_by(Instance.created_at.desc(), Instance.id)
         for column in ("status", "process_key", "business_key", "jurisdiction"):
             if filters.get(column):
@@ -102,6 +102,10 @@ class TaskQuery:
     state: str | None = None
     instance_id: str | None = None
     department: str | None = None
+    process_key: str | None = None
+    completed_by: str | None = None
+    claimed: bool | None = None
+    due_before: datetime | None = None
 
 
 class TaskRepository:
@@ -118,17 +122,28 @@ class TaskRepository:
     def add(self, task: HumanTask) -> None:
         self.session.add(task)
 
-    def for_instance(self, instance_id: str, state: str | None = None) -> list[HumanTask]:
+    def for_instance(self, instance_id: str, state: str | None = None) -> builtins.list[HumanTask]:
         query = select(HumanTask).where(HumanTask.instance_id == instance_id)
         if state:
             query = query.where(HumanTask.state == state)
         return list(self.session.scalars(query.order_by(HumanTask.created_at, HumanTask.id)))
 
-    def list(self, page: Page, q: TaskQuery) -> tuple[list[HumanTask], int]:
+    def list(self, page: Page, q: TaskQuery) -> tuple[builtins.list[HumanTask], int]:
         query = select(HumanTask).order_by(HumanTask.created_at.desc(), HumanTask.id)
+        return paginate(self.session, self._filtered(query, q), page)
+
+    def count(self, q: TaskQuery) -> int:
+        query = self._filtered(select(func.count()).select_from(HumanTask), q)
+        return int(self.session.scalar(query) or 0)
+
+    def process_keys(self, q: TaskQuery) -> builtins.list[str]:
+        """The distinct processes of the tasks ``q`` finds, for a filter's choices."""
+        query = self._filtered(select(HumanTask.process_key).distinct(), q)
+        return sorted(self.session.scalars(query))
+
+    @staticmethod
+    def _filtered(query: Select[Any], q: TaskQuery) -> Select[Any]:
         if q.departments is not None:
-            if not q.departments:
-                return [], 0
             conditions = [
                 (HumanTask.department == department)
                 & (
@@ -138,7 +153,7 @@ class TaskRepository:
                 )
                 for jurisdiction, department in q.departments
             ]
-            query = query.where(or_(*conditions))
+            query = query.where(or_(false(), *conditions))
         if q.assignee:
             query = query.where(HumanTask.assignee == q.assignee)
         if q.state:
@@ -147,7 +162,16 @@ class TaskRepository:
             query = query.where(HumanTask.instance_id == q.instance_id)
         if q.department:
             query = query.where(HumanTask.department == q.department)
-        return paginate(self.session, query, page)
+        if q.process_key:
+            query = query.where(HumanTask.process_key == q.process_key)
+        if q.completed_by:
+            query = query.where(HumanTask.completed_by == q.completed_by)
+        if q.claimed is not None:
+            claimed = HumanTask.assignee.is_not(None)
+            query = query.where(claimed if q.claimed else ~claimed)
+        if q.due_before:
+            query = query.where(HumanTask.due_at < q.due_before)
+        return query
 
 
 class AuditRepository:
@@ -173,7 +197,7 @@ class AuditRepository:
         )
         return audit.append(self.session, entry)
 
-    def for_instance(self, instance_id: str) -> list[AuditEntry]:
+    def for_instance(self, instance_id: str) -> builtins.list[AuditEntry]:
         return list(
             self.session.scalars(
                 select(AuditEntry)

@@ -36,7 +36,7 @@ from decimal import Decimal
 from functools import lru_cache, partial
 from time import monotonic
 from types import CodeType
-from typing import Any
+from typing import Any, cast
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Guards import guarded_iter_unpack_sequence, guarded_unpack_sequence
@@ -424,14 +424,14 @@ class _Policy(RestrictingNodeTransformer):
         return super().visit_Set(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> Any:
-        node = super().visit_BinOp(node)
+        node = cast(ast.BinOp, super().visit_BinOp(node))
         symbol = _GUARDED_BINOPS.get(type(node.op))
         if symbol is None:
             return node
         return _call("_binop_", ast.Constant(symbol), node.left, node.right, located_at=node)
 
     def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
-        node = super().visit_FormattedValue(node)
+        node = cast(ast.FormattedValue, super().visit_FormattedValue(node))
         spec = node.format_spec if node.format_spec is not None else ast.Constant("")
         conversion = ast.Constant(node.conversion)
         node.value = _call("_format_", node.value, conversion, spec, located_at=node.value)
@@ -440,18 +440,18 @@ class _Policy(RestrictingNodeTransformer):
         return node
 
     def visit_While(self, node: ast.While) -> Any:
-        node = super().visit_While(node)
+        node = cast(ast.While, super().visit_While(node))
         node.test = _ticked(node.test)
         return node
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
-        node = super().visit_FunctionDef(node)
+        node = cast(ast.FunctionDef, super().visit_FunctionDef(node))
         first = node.body[0]
         node.body.insert(0, ast.copy_location(ast.Expr(_call("_tick_", located_at=first)), first))
         return node
 
     def visit_Lambda(self, node: ast.Lambda) -> Any:
-        node = super().visit_Lambda(node)
+        node = cast(ast.Lambda, super().visit_Lambda(node))
         node.body = _ticked(node.body)
         return node
 
@@ -571,7 +571,12 @@ class _Run:
         _check_format_spec(spec)
         if conversion != -1:
             _check_data_shape(value, "formatted value")
-            value = {ord("s"): str, ord("r"): repr, ord("a"): ascii}[conversion](value)
+            converters: dict[int, Callable[[Any], str]] = {
+                ord("s"): str,
+                ord("r"): repr,
+                ord("a"): ascii,
+            }
+            value = converters[conversion](value)
         elif isinstance(value, _CONTAINER_TYPES):
             _check_data_shape(value, "formatted value")
         return self.allocate(builtins.format(value, spec))

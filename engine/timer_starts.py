@@ -107,7 +107,8 @@ def fire(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
     latest = uow.definitions.latest("bpmn", payload["key"])
     if latest is None or latest.id != payload["definition_id"]:
         return  # superseded by a newer version, which has its own job
-    for jurisdiction in ctx.jurisdictions or {None: None}:
+    jurisdictions: list[str | None] = list(ctx.jurisdictions) or [None]
+    for jurisdiction in jurisdictions:
         starting.start_in(
             ctx,
             uow,
