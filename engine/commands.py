@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import events, starting, steps, timer_starts
+from engine.approvals import access, opinions
 from engine.context import EngineContext
 from engine.decisions import evaluate_decision, parse_decisions
 from engine.errors import (
@@ -138,10 +139,26 @@ def deploy(ctx: EngineContext, principal: Principal, xml: bytes, filename: str) 
     return Deployment(first, created, [definition for definition, _ in results])
 
 
+def check_definition(
+    ctx: EngineContext, principal: Principal, xml: bytes, filename: str
+) -> tuple[str, list[str]]:
+    """Validate a file exactly as ``deploy`` would, storing nothing: (kind, keys it defines).
+
+    Lets a designer find what is wrong, and on which element, before a version exists.
+    """
+    _require(principal, Role.DESIGNER, Role.ADMIN)
+    if _is_dmn(xml, filename):
+        check_and_parse(xml, filename=filename)
+        return "dmn", list(parse_decisions(xml, filename))
+    with SqlUnitOfWork(ctx.db, read_only=True) as uow:
+        parsed = parse_bpmn(xml, filename, _dependencies(ctx, uow))
+    return "bpmn", [p.key for p in parsed]
+
+
 # --- instances -------------------------------------------------------------
 
 
-def _can_see_instance(principal: Principal, instance: Instance) -> bool:
+def can_see_instance(principal: Principal, instance: Instance) -> bool:
     """Officers work within their jurisdiction; departments exist only inside one."""
     if principal.role is not Role.OFFICER:
         return True
@@ -189,7 +206,7 @@ def start_instance(
 def get_instance(ctx: EngineContext, principal: Principal, instance_id: str) -> Instance:
     with SqlUnitOfWork(ctx.db, read_only=True) as uow:
         instance = uow.instances.get(instance_id)
-        if instance is None or not _can_see_instance(principal, instance):
+        if instance is None or not can_see_instance(principal, instance):
             raise NotFound(f"instance {instance_id} not found")
         return instance
 
@@ -199,35 +216,45 @@ def terminate_instance(
 ) -> Instance:
     with SqlUnitOfWork(ctx.db) as uow:
         instance = uow.instances.get(instance_id, for_update=True)
-        if instance is None or not _can_see_instance(principal, instance):
+        if instance is None or not can_see_instance(principal, instance):
             raise NotFound(f"instance {instance_id} not found")
         if not (principal.is_admin or principal.username == instance.started_by):
             raise Forbidden("only an admin or the starter may terminate an instance")
         if instance.status not in ("running", "error"):
             raise Conflict(f"instance is {instance.status}, not running")
-        run = steps.restore(ctx, uow, instance)
-        steps.step(ctx, uow, "terminating", run.cancel)
-        instance.status = "terminated"
-        instance.ended_at = ctx.clock()
-        steps.save(ctx, uow, run, instance)  # cancels the open tasks, timer jobs, message waits
-        events.record(
-            uow,
-            "instance.terminated",
-            {**events.instance_data(instance), "reason": reason},
-            at=instance.ended_at,
-            instance=instance,
-        )
-        uow.audit.record(
-            principal.username, "terminate", instance_id=instance.id, details={"reason": reason}
-        )
+        end_instance(ctx, uow, instance, actor=principal.username, details={"reason": reason})
         uow.commit()
     return instance
+
+
+def end_instance(
+    ctx: EngineContext,
+    uow: SqlUnitOfWork,
+    instance: Instance,
+    *,
+    actor: str,
+    details: dict[str, Any],
+) -> None:
+    """Cancel a locked instance's workflow and mark it terminated; the caller checked who may."""
+    run = steps.restore(ctx, uow, instance)
+    steps.step(ctx, uow, "terminating", run.cancel)
+    instance.status = "terminated"
+    instance.ended_at = ctx.clock()
+    steps.save(ctx, uow, run, instance)  # cancels the open tasks, timer jobs, message waits
+    events.record(
+        uow,
+        "instance.terminated",
+        {**events.instance_data(instance), **details},
+        at=instance.ended_at,
+        instance=instance,
+    )
+    uow.audit.record(actor, "terminate", instance_id=instance.id, details=details)
 
 
 def instance_history(ctx: EngineContext, principal: Principal, instance_id: str) -> list[Any]:
     with SqlUnitOfWork(ctx.db, read_only=True) as uow:
         instance = uow.instances.get(instance_id)
-        if instance is None or not _can_see_instance(principal, instance):
+        if instance is None or not can_see_instance(principal, instance):
             raise NotFound(f"instance {instance_id} not found")
         return uow.audit.for_instance(instance_id)
 
@@ -244,24 +271,30 @@ def visible_departments(principal: Principal) -> list[tuple[str | None, str]] | 
     return []
 
 
-def _can_see_task(principal: Principal, task: HumanTask) -> bool:
-    allowed = visible_departments(principal)
-    return allowed is None or (task.jurisdiction, task.department) in allowed
-
-
-def _task_for_action(uow: SqlUnitOfWork, principal: Principal, task_id: str) -> HumanTask:
+def task_for_action(
+    ctx: EngineContext, uow: SqlUnitOfWork, principal: Principal, task_id: str
+) -> tuple[HumanTask, access.Reach]:
+    """The task (locked) that ``principal`` may act on, and what the principal reaches."""
     task = uow.tasks.get(task_id, for_update=True)
+    reach = access.reach(uow.session, principal, ctx.clock())
     # Another department's task answers 404, not 403: its existence is not theirs to know.
-    if task is None or not _can_see_task(principal, task):
+    if task is None or not access.can_read(uow.session, reach, task):
         raise NotFound(f"task {task_id} not found")
     if principal.role is Role.INTEGRATOR:
         raise Forbidden("integrators read tasks; officers act on them")
-    return task
+    if not reach.sees(task):
+        raise Forbidden("this task was copied to you (抄送): you may read it, not act on it")
+    return task, reach
 
 
-def _check_open(task: HumanTask, expected_version: int | None) -> None:
+def check_open(task: HumanTask, expected_version: int | None) -> None:
     if task.state != "open":
         raise Conflict(f"task is already {task.state}", task_state=task.state)
+    if task.delegation == "pending":
+        raise Conflict(
+            f"task is delegated to {task.assignee}, who resolves it back to {task.owner} first",
+            delegation="pending",
+        )
     if expected_version is not None and expected_version != task.version:
         raise Conflict(
             f"task version is {task.version}, not {expected_version}: reload and retry",
@@ -278,7 +311,8 @@ def list_open_tasks(ctx: EngineContext, instance_id: str) -> list[HumanTask]:
 def get_task(ctx: EngineContext, principal: Principal, task_id: str) -> HumanTask:
     with SqlUnitOfWork(ctx.db, read_only=True) as uow:
         task = uow.tasks.get(task_id)
-        if task is None or not _can_see_task(principal, task):
+        reach = access.reach(uow.session, principal, ctx.clock())
+        if task is None or not access.can_read(uow.session, reach, task):
             raise NotFound(f"task {task_id} not found")
         return task
 
@@ -287,8 +321,8 @@ def claim_task(
     ctx: EngineContext, principal: Principal, task_id: str, expected_version: int | None = None
 ) -> HumanTask:
     with SqlUnitOfWork(ctx.db) as uow:
-        task = _task_for_action(uow, principal, task_id)
-        _check_open(task, expected_version)
+        task, _reach = task_for_action(ctx, uow, principal, task_id)
+        check_open(task, expected_version)
         if task.assignee not in (None, principal.username):
             raise Conflict(f"task is claimed by {task.assignee}")
         task.assignee = principal.username
@@ -303,11 +337,11 @@ def unclaim_task(
     ctx: EngineContext, principal: Principal, task_id: str, expected_version: int | None = None
 ) -> HumanTask:
     with SqlUnitOfWork(ctx.db) as uow:
-        task = _task_for_action(uow, principal, task_id)
-        _check_open(task, expected_version)
+        task, reach = task_for_action(ctx, uow, principal, task_id)
+        check_open(task, expected_version)
         if task.assignee is None:
             raise Conflict("task is not claimed")
-        if task.assignee != principal.username and not principal.is_admin:
+        if not reach.acts_as(task.assignee):
             raise Forbidden(f"task is claimed by {task.assignee}")
         task.assignee = None
         task.version += 1
@@ -343,7 +377,10 @@ def _validate_form(task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
         jsonschema.Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.path)
     )
     if errors:
-        fields = [{"field": _form_field(e), "message": e.message} for e in errors]
+        # ``keyword`` (the JSON Schema rule broken) lets a client word the message itself.
+        fields = [
+            {"field": _form_field(e), "message": e.message, "keyword": e.validator} for e in errors
+        ]
         raise InvalidInput(f"the form data is invalid: {fields[0]['message']}", errors=fields)
     defaults = {
         name: field["default"]
@@ -367,32 +404,21 @@ def complete_task(
     wins and the other sees ``completed`` and answers 409.
     """
     with SqlUnitOfWork(ctx.db) as uow:
-        task = _task_for_action(uow, principal, task_id)
+        task, reach = task_for_action(ctx, uow, principal, task_id)
         instance = uow.instances.get(task.instance_id, for_update=True)
         uow.session.refresh(task)
-        _check_open(task, expected_version)
-        if task.assignee not in (None, principal.username) and not principal.is_admin:
+        check_open(task, expected_version)
+        if task.assignee is not None and not reach.acts_as(task.assignee):
             raise Forbidden(f"task is claimed by {task.assignee}")
-        data = _validate_form(task, data)
         assert instance is not None
-        run = steps.restore(ctx, uow, instance)
-        payload = {**data, "completed_by": principal.username}
-        steps.step(ctx, uow, f"completing {task.bpmn_id}", lambda: run.complete(task.id, payload))
-        now = ctx.clock()
-        task.state = "completed"
-        task.result = data
-        task.completed_at = now
-        task.completed_by = principal.username
-        task.assignee = task.assignee or principal.username
-        task.version += 1
-        events.record_task(uow, "task.completed", task, at=now)
-        steps.save(ctx, uow, run, instance)
-        uow.audit.record(
-            principal.username,
-            "complete",
-            instance_id=instance.id,
-            task_id=task.id,
-            details={"bpmn_id": task.bpmn_id, "department": task.department, "data": data},
+        complete_in(
+            ctx,
+            uow,
+            task,
+            instance,
+            data,
+            actor=principal.username,
+            on_behalf_of=reach.on_behalf_of(task),
         )
         try:
             uow.commit()
@@ -401,6 +427,54 @@ def complete_task(
             # optimistic version check or the task-row key stops the second writer.
             raise Conflict("the instance changed meanwhile: reload and retry") from None
         return task
+
+
+def complete_in(
+    ctx: EngineContext,
+    uow: SqlUnitOfWork,
+    task: HumanTask,
+    instance: Instance,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    on_behalf_of: str | None = None,
+) -> None:
+    """Complete an open task inside ``uow``; the caller locked it and checked who may.
+
+    Also used by the job worker when a task's timeout action decides it (``engine.approvals``).
+    """
+    data = _validate_form(task, data)
+    opinions.require_on_rejection(data)
+    run = steps.restore(ctx, uow, instance)
+    payload = {**data, "completed_by": actor}
+    steps.step(ctx, uow, f"completing {task.bpmn_id}", lambda: run.complete(task.id, payload))
+    now = ctx.clock()
+    task.state = "completed"
+    task.result = data
+    task.completed_at = now
+    task.completed_by = actor
+    task.assignee = task.assignee or actor
+    task.version += 1
+    events.record_task(uow, "task.completed", task, at=now)
+    steps.save(ctx, uow, run, instance)
+    opinions.record(
+        uow,
+        instance_id=instance.id,
+        task=task,
+        officer=actor,
+        on_behalf_of=on_behalf_of,
+        action="complete",
+        decision=opinions.decision_of(data),
+        opinion=opinions.text_of(data),
+        at=now,
+    )
+    uow.audit.record(
+        actor,
+        "complete",
+        instance_id=instance.id,
+        task_id=task.id,
+        details={"bpmn_id": task.bpmn_id, "department": task.department, "data": data},
+    )
 
 
 # --- decisions -------------------------------------------------------------

@@ -20,8 +20,9 @@ from datetime import timedelta
 from SpiffWorkflow.task import TaskState
 from sqlalchemy import select
 
-from engine import events, steps, timer_starts
+from engine import events, log_context, steps, timer_starts
 from engine.ambient import service_task_run
+from engine.approvals import timeouts
 from engine.context import EngineContext
 from engine.models import Incident, Job
 from engine.scheduler import SERVICE_TASK, TIMER
@@ -101,6 +102,7 @@ def _task_due(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
         return
     events.record_task(uow, "task.overdue", task, at=ctx.clock())
     uow.audit.record("system", "overdue", instance_id=task.instance_id, task_id=task.id)
+    timeouts.apply(ctx, uow, task)
 
 
 def _open_incident(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
@@ -146,10 +148,19 @@ def run_one(ctx: EngineContext) -> bool:
         job.finished_at = now
         uow.flush()
         try:
-            with uow.session.begin_nested():
+            with (
+                log_context.bound(job_id=job.id, job_kind=job.kind, instance_id=job.instance_id),
+                uow.session.begin_nested(),
+            ):
                 _handlers[job.kind](ctx, uow, job)
         except Exception as exc:  # noqa: BLE001 - any failure is recorded on the job
-            log.warning("job %s (%s) failed: %s", job.id, job.kind, exc)
+            log.warning(
+                "job %s (%s) failed: %s",
+                job.id,
+                job.kind,
+                exc,
+                extra={"job_id": job.id, "job_kind": job.kind, "instance_id": job.instance_id},
+            )
             job.attempts += 1
             job.last_error = str(exc)[:2000]
             if job.attempts < job.max_attempts:

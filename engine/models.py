@@ -164,6 +164,73 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(120))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # 委派: the delegator while a delegate works on it; ``delegation`` pending | resolved.
+    owner: Mapped[str | None] = mapped_column(String(120))
+    delegation: Mapped[str | None] = mapped_column(String(16))
+    last_urged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Proxy(Base):
+    """代理: ``proxy`` acts on ``username``'s tasks from ``starts_at`` until ``ends_at``."""
+
+    __tablename__ = "proxies"
+    __table_args__ = (
+        Index("ix_proxies_proxy", "proxy", "ends_at"),
+        Index("ix_proxies_username", "username", "ends_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(120))
+    proxy: Mapped[str] = mapped_column(String(120))
+    jurisdiction: Mapped[str | None] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(120))
+
+
+class TaskCc(Base):
+    """抄送: a task copied, read-only, to one user or to a whole department."""
+
+    __tablename__ = "task_ccs"
+    __table_args__ = (
+        Index("ix_task_ccs_task", "task_id"),
+        Index("ix_task_ccs_username", "username"),
+        Index("ix_task_ccs_department", "jurisdiction", "department"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id", ondelete="CASCADE"))
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    jurisdiction: Mapped[str | None] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(120))
+    department: Mapped[str | None] = mapped_column(String(64))
+    cc_by: Mapped[str] = mapped_column(String(120))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Opinion(Base):
+    """意见: what an officer decided on a task and why, in the order given."""
+
+    __tablename__ = "opinions"
+    __table_args__ = (Index("ix_opinions_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    bpmn_id: Mapped[str | None] = mapped_column(String(200))
+    task_name: Mapped[str] = mapped_column(String(300), default="")
+    department: Mapped[str | None] = mapped_column(String(64))
+    officer: Mapped[str] = mapped_column(String(120))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str | None] = mapped_column(String(32))
+    opinion: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class AuditEntry(Base):

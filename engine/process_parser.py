@@ -10,8 +10,9 @@ not read:
   Modeler use it).  The value is a comma-separated list of codes or one
   ``${expression}`` evaluated in the task's data at run time (e.g.
   ``${department}`` inside a multi-instance co-review);
-* ``huiqian:formKey`` / ``camunda:formKey`` and ``huiqian:dueIn`` (ISO 8601
-  duration) on user tasks;
+* ``huiqian:formKey`` / ``camunda:formKey``, ``huiqian:dueIn`` (ISO 8601
+  duration) and ``huiqian:timeoutAction`` (what happens at the due date,
+  ``engine/approvals/timeouts.py``) on user tasks;
 * deploy-time checks: every user task has a department, every service task
   names a registered handler, every call activity and business rule task
   resolves.
@@ -52,7 +53,9 @@ _USER_TASK_ATTRIBUTES = {
     "candidateDepartments": [(HUIQIAN_NS, "candidateDepartments"), (CAMUNDA_NS, "candidateGroups")],
     "formKey": [(HUIQIAN_NS, "formKey"), (CAMUNDA_NS, "formKey")],
     "dueIn": [(HUIQIAN_NS, "dueIn")],
+    "timeoutAction": [(HUIQIAN_NS, "timeoutAction")],
 }
+TIMEOUT_ACTIONS = ("remind", "auto_approve", "auto_reject", "escalate")
 _SERVICE_TASK_ATTRIBUTES = {
     "async": [(HUIQIAN_NS, "async"), (CAMUNDA_NS, "asyncBefore")],
     "retries": [(HUIQIAN_NS, "retries")],
@@ -166,6 +169,29 @@ def _check_department_rule(rule: str | None, root: Any, task_id: str, filename: 
             )
 
 
+def _check_timeout_action(
+    extensions: dict[str, Any], root: Any, task_id: str, filename: str
+) -> None:
+    action = extensions.get("timeoutAction")
+    if action is None:
+        return
+    if action not in TIMEOUT_ACTIONS:
+        raise _reject(
+            f"user task {task_id!r}: huiqian:timeoutAction {action!r} is not one of "
+            + ", ".join(TIMEOUT_ACTIONS),
+            root,
+            task_id,
+            filename,
+        )
+    if not extensions.get("dueIn"):
+        raise _reject(
+            f"user task {task_id!r}: huiqian:timeoutAction needs huiqian:dueIn to apply",
+            root,
+            task_id,
+            filename,
+        )
+
+
 def _validate_specs(
     parsed: list[ParsedProcess], root: Any, filename: str, handlers: Collection[str]
 ) -> None:
@@ -180,6 +206,7 @@ def _validate_specs(
                 if isinstance(task_spec, UserTask):
                     rule = department_rule(extensions, task_spec.lane)
                     _check_department_rule(rule, root, bpmn_id, filename)
+                    _check_timeout_action(extensions, root, bpmn_id, filename)
                 operator = getattr(task_spec, "operation_name", None)
                 if operator is not None and operator not in handlers:
                     raise _reject(

@@ -6,10 +6,10 @@ import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine import audit
 from engine.models import AuditEntry, Definition, HumanTask, Instance
@@ -58,6 +58,26 @@ class DefinitionRepository:
     def add(self, definition: Definition) -> None:
         self.session.add(definition)
 
+    def newest_versions(self) -> builtins.list[Definition]:
+        """The latest version of every process and decision, without their XML and spec."""
+        newest = (
+            select(Definition.kind, Definition.key, func.max(Definition.version).label("version"))
+            .group_by(Definition.kind, Definition.key)
+            .subquery()
+        )
+        query = (
+            select(Definition)
+            .join(
+                newest,
+                (Definition.kind == newest.c.kind)
+                & (Definition.key == newest.c.key)
+                & (Definition.version == newest.c.version),
+            )
+            .options(defer(Definition.xml), defer(Definition.spec))
+            .order_by(Definition.kind, Definition.key)
+        )
+        return list(self.session.scalars(query))
+
     def list(self, page: Page, key: str | None = None, kind: str | None = None):
         query = select(Definition).order_by(Definition.key, Definition.version.desc())
         if key:
@@ -88,6 +108,18 @@ class InstanceRepository:
                 query = query.where(getattr(Instance, column) == filters[column])
         return paginate(self.session, query, page)
 
+    def run_times(
+        self, process_key: str, jurisdiction: str | None = None
+    ) -> builtins.list[tuple[datetime, datetime]]:
+        """(created_at, ended_at) of every completed instance of a process, for lead times."""
+        query = select(Instance.created_at, Instance.ended_at).where(
+            Instance.process_key == process_key, Instance.status == "completed"
+        )
+        if jurisdiction:
+            query = query.where(Instance.jurisdiction == jurisdiction)
+        rows = self.session.execute(query)
+        return [(started, ended) for started, ended in rows if ended is not None]
+
 
 @dataclass(frozen=True)
 class TaskQuery:
@@ -95,6 +127,9 @@ class TaskQuery:
 
     ``departments`` restricts to (jurisdiction, department) pairs; None means
     no restriction (admins).  ``assignee`` narrows to one officer's claimed tasks.
+    ``users`` widens ``departments`` by the tasks assigned to or delegated by these
+    users (转办, 委派, 代理); ``among`` restricts to the task ids a subquery selects
+    (e.g. the tasks copied to someone, 抄送).
     """
 
     departments: Sequence[tuple[str | None, str]] | None = None
@@ -106,6 +141,8 @@ class TaskQuery:
     completed_by: str | None = None
     claimed: bool | None = None
     due_before: datetime | None = None
+    users: Sequence[str] = ()
+    among: Select[Any] | None = None
 
 
 class TaskRepository:
@@ -136,6 +173,13 @@ class TaskRepository:
         query = self._filtered(select(func.count()).select_from(HumanTask), q)
         return int(self.session.scalar(query) or 0)
 
+    def count_by_department(self, q: TaskQuery) -> dict[tuple[str | None, str], int]:
+        """How many tasks ``q`` finds in each (jurisdiction, department) that has any."""
+        columns = select(HumanTask.jurisdiction, HumanTask.department, func.count())
+        query = cast("Select[Any]", columns.group_by(HumanTask.jurisdiction, HumanTask.department))
+        rows = self.session.execute(self._filtered(query, q))
+        return {(jurisdiction, department): count for jurisdiction, department, count in rows}
+
     def process_keys(self, q: TaskQuery) -> builtins.list[str]:
         """The distinct processes of the tasks ``q`` finds, for a filter's choices."""
         query = self._filtered(select(HumanTask.process_key).distinct(), q)
@@ -153,7 +197,11 @@ class TaskRepository:
                 )
                 for jurisdiction, department in q.departments
             ]
+            if q.users:
+                conditions.append(HumanTask.assignee.in_(q.users) | HumanTask.owner.in_(q.users))
             query = query.where(or_(false(), *conditions))
+        if q.among is not None:
+            query = query.where(HumanTask.id.in_(q.among))
         if q.assignee:
             query = query.where(HumanTask.assignee == q.assignee)
         if q.state:

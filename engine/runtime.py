@@ -24,6 +24,7 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 
 from engine import loop_depth  # noqa: F401 - installs the task-tree depth fix
@@ -156,7 +157,11 @@ class WorkflowRun:
         return iter(self.workflow.get_tasks(state=TaskState.READY, manual=True))
 
     def task(self, task_id: str) -> Task | None:
-        return self.workflow.get_task_from_id(UUID(task_id))
+        """The task, or None once it left the workflow (BpmnWorkflow raises for unknown ids)."""
+        try:
+            return self.workflow.get_task_from_id(UUID(task_id))
+        except TaskNotFoundException:
+            return None
 
     def complete(self, task_id: str, data: dict[str, Any]) -> None:
         task = self.task(task_id)

@@ -6,12 +6,19 @@ rule like "60 % of the departments approved" cannot see the other
 departments' answers.  Here the condition sees the parent's data, where the
 output collection holds every merged answer, on top of the last instance's own
 data.  ``tests/unit/test_task_specs.py`` shows the library behaviour and the fix.
+
+Signers changed at run time (加签/减签, ``engine/approvals/multi_instance.py``): a
+parallel multi-instance holds its loop open until *every* instance is COMPLETED,
+so an instance cancelled by 减签 would keep it open for ever.  Here cancelled
+instances count as done, and waves of signers queued before or after the
+current ones start when those are done (``settle``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import (
     ServiceTaskConverter,
@@ -22,7 +29,7 @@ from SpiffWorkflow.spiff.specs.defaults import (
     SequentialMultiInstanceTask,
     ServiceTask,
 )
-from SpiffWorkflow.task import Task
+from SpiffWorkflow.task import Task, TaskState
 
 from engine.ambient import running_service_task
 
@@ -52,12 +59,63 @@ class _CompletionOnMergedData:
         return my_task.workflow.script_engine.evaluate(context, self.condition)
 
 
+WAVES = "huiqian_waves"
+
+
+def _finished(task: Task) -> bool:
+    return task.state in (TaskState.COMPLETED, TaskState.CANCELLED)
+
+
 class HuiqianParallelMultiInstanceTask(_CompletionOnMergedData, ParallelMultiInstanceTask):
-    pass
+    """Parallel instances whose set may change while they run (see the module docstring).
+
+    ``internal_data[WAVES]`` lists the keys of the input collection still to start, wave
+    by wave; a wave starts when every instance before it has finished.
+    """
+
+    def merge_child(self, workflow: Any, child: Task) -> None:
+        # The library's parallel merge decides READY itself; only the plain merge is wanted.
+        MultiInstanceTask.merge_child(self, workflow, child)
+        self.settle(child.parent)
+
+    def children_complete(self, my_task: Task) -> bool:
+        return all(_finished(child) for child in self._instances(my_task))
+
+    def settle(self, my_task: Task) -> None:
+        """Decide what the loop does now that its answers or its signers changed."""
+        if self.check_completion_condition(my_task):
+            for child in self._instances(my_task):
+                child.cancel()
+            my_task.internal_data.pop(WAVES, None)
+            my_task._set_state(TaskState.READY)
+        elif self.children_complete(my_task):
+            waves = my_task.internal_data.pop(WAVES, [])
+            if not waves:
+                my_task._set_state(TaskState.READY)
+                return
+            if waves[1:]:
+                my_task.internal_data[WAVES] = waves[1:]
+            collection = self.data_input.get(my_task)
+            for key in waves[0]:
+                self.create_child(my_task, collection[key], key)
 
 
 class HuiqianSequentialMultiInstanceTask(_CompletionOnMergedData, SequentialMultiInstanceTask):
-    pass
+    """Sequential instances in the order of ``internal_data["remaining"]``, which may change."""
+
+    def settle(self, my_task: Task) -> None:
+        """Decide what the loop does now that its signers changed (not on each answer)."""
+        active = [child for child in self._instances(my_task) if not _finished(child)]
+        if self.check_completion_condition(my_task):
+            for child in active:
+                child.cancel()
+            my_task.internal_data["remaining"] = []
+            my_task._set_state(TaskState.READY)
+        elif not active:
+            if self.children_complete(my_task):
+                my_task._set_state(TaskState.READY)
+            else:
+                self.add_next_child(my_task)
 
 
 class HuiqianServiceTask(ServiceTask):

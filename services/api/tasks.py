@@ -8,12 +8,14 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from engine import commands
-from engine.errors import Forbidden
-from engine.repository import Page, TaskQuery
+from engine.approvals import access
+from engine.repository import Page
 from engine.unit_of_work import SqlUnitOfWork
+from services.approval_schemas import ApprovalTaskQuerySchema as TaskQuerySchema
+from services.approval_schemas import ApprovalTaskSchema as TaskSchema
 from services.auth import current_principal, require_login
 from services.extensions import engine_context
-from services.schemas import CompleteTaskSchema, TaskQuerySchema, TaskSchema, VersionSchema
+from services.schemas import CompleteTaskSchema, VersionSchema
 
 blp = Blueprint("tasks", __name__, description="Human tasks")
 blp.before_request(require_login)
@@ -26,21 +28,14 @@ class Tasks(MethodView):
     @blp.paginate()
     @blp.doc(security=[{"bearer": []}])
     def get(self, query: dict[str, Any], pagination_parameters: Any) -> Any:
-        """``scope``: ``mine`` (claimed by me), ``department`` (my departments'), ``all``."""
-        principal = current_principal()
-        visible = commands.visible_departments(principal)
-        scope = query.pop("scope")
-        if scope == "all" and visible is not None:
-            raise Forbidden("scope=all is for admins and integrators")
-        task_query = TaskQuery(
-            departments=visible,
-            assignee=principal.username if scope == "mine" else None,
-            state=query.get("state"),
-            instance_id=query.get("instance_id"),
-            department=query.get("department"),
-        )
+        """``scope``: ``department`` (what I work on: my department's, transferred or
+        delegated to me, and those of officers I stand in for), ``mine`` (claimed by me),
+        ``all`` (admins and integrators), ``cc`` (copied to me or my department)."""
+        ctx = engine_context()
         page = Page(pagination_parameters.page, pagination_parameters.page_size)
-        with SqlUnitOfWork(engine_context().db, read_only=True) as uow:
+        with SqlUnitOfWork(ctx.db, read_only=True) as uow:
+            reach = access.reach(uow.session, current_principal(), ctx.clock())
+            task_query = access.task_query(reach, query.pop("scope"), **query)
             items, total = uow.tasks.list(page, task_query)
         pagination_parameters.item_count = total
         return items
