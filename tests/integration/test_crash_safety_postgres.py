@@ -11,12 +11,6 @@ tasks, and ``huiqian check`` passes.  A restarted service then finishes the rest
 from __future__ import annotations
 
 import http.client
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -36,82 +30,11 @@ from services.cli import main as huiqian
 from services.demo import seed_demo_users
 from tests.api_helpers import TWO_LANE_KEY, TWO_LANES, dispose, make_app
 from tests.conftest import DEMO_PASSWORD
+from tests.processes import Service
 
 INSTANCES = 200
 KILL_AFTER = 60
 THREADS = 16
-REPO = Path(__file__).parents[2]
-# Guards against a hung run only; no assertion depends on time.
-GUARD_SECONDS = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Service:
-    """gunicorn in a process group of its own, so one killpg takes master and workers."""
-
-    def __init__(self, url: str, data_dir: Path) -> None:
-        self.port = _free_port()
-        env = {**os.environ, "HUIQIAN_DATABASE_URL": url, "HUIQIAN_DATA_DIR": str(data_dir)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-w", "2", "--bind", f"127.0.0.1:{self.port}"]
-            + ["services.wsgi:app"],
-            cwd=REPO,
-            env=env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        for _ in range(600):
-            try:
-                if self.request("GET", "/api/v1/health")[0] == 200:
-                    return
-            except OSError:
-                pass
-            if self.process.poll() is not None:
-                raise RuntimeError("gunicorn exited at start")
-            subprocess.run(["sleep", "0.1"], check=True)  # readiness poll, not an assertion
-        raise RuntimeError("gunicorn did not become ready")
-
-    def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None
-    ) -> tuple[int, Any]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=GUARD_SECONDS)
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        try:
-            connection.request(
-                method, path, json.dumps(body) if body is not None else None, headers
-            )
-            response = connection.getresponse()
-            data = response.read()
-            return response.status, json.loads(data) if data else None
-        finally:
-            connection.close()
-
-    def token(self, username: str) -> str:
-        status, body = self.request(
-            "POST", "/api/v1/auth/token", {"username": username, "password": DEMO_PASSWORD}
-        )
-        assert status == 200, body
-        return body["access_token"]
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait()
 
 
 @pytest.fixture
