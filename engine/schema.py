@@ -79,3 +79,11 @@ def autogenerate(
     with db.engine.begin() as connection:
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True, head=head)
+
+
+def downgrade(db: Database, revision: str, extra_version_locations: VersionLocations = ()) -> None:
+    """Step the schema back to ``revision`` (for tests of data migrations and for rollbacks)."""
+    config = _config(extra_version_locations)
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

@@ -5,19 +5,25 @@
 | HUIQIAN_DATABASE_URL | SQLAlchemy URL | SQLite file in the data directory |
 | HUIQIAN_DATA_DIR | SQLite file, extra jurisdiction packs, secret key | ./instance |
 | HUIQIAN_SECRET_KEY | session-cookie signing key | generated once into the data directory |
+| HUIQIAN_ENCRYPTION_KEY | seals stored credentials (base64url, 32 bytes) | generated, data dir |
 | HUIQIAN_TOKEN_TTL_SECONDS | bearer-token lifetime | 28800 (8 h) |
 | HUIQIAN_JURISDICTIONS_DIR | extra jurisdiction packs (os.pathsep-separated) | none |
 | HUIQIAN_DEMO_PASSWORD | password of the demo users | huiqian-demo |
 | HUIQIAN_LIBRARY_DIR | the process library (BPMN, DMN, forms) | bpmn/ of the source tree |
 | HUIQIAN_ARGON2_TIME_COST, HUIQIAN_ARGON2_MEMORY_KIB | password-hash cost | argon2-cffi defaults |
+| HUIQIAN_METRICS_TOKEN | bearer token of GET /metrics (services/metrics.py) | none: admins only |
+| HUIQIAN_LOG_FORMAT, HUIQIAN_LOG_LEVEL | json or text logs; level (structured_logs) | json, INFO |
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from engine.secret_box import new_key_text
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LIBRARY_DIR = REPO_ROOT / "bpmn"
@@ -28,12 +34,12 @@ def sqlite_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'huiqian.sqlite3').resolve()}"
 
 
-def _secret_key(data_dir: Path) -> str:
-    """A stable per-installation key, so sessions survive restarts without configuration."""
-    path = data_dir / "secret_key"
+def _installation_key(data_dir: Path, name: str, new: Callable[[], str]) -> str:
+    """A stable per-installation key, so restarts need no configuration (file mode 0600)."""
+    path = data_dir / name
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(new())
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -61,8 +67,15 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "JSON_SORT_KEYS": False,
     }
     config.update(overrides)
+    data_dir = Path(config["HUIQIAN_DATA_DIR"])
     config.setdefault(
         "SECRET_KEY",
-        os.environ.get("HUIQIAN_SECRET_KEY") or _secret_key(Path(config["HUIQIAN_DATA_DIR"])),
+        os.environ.get("HUIQIAN_SECRET_KEY")
+        or _installation_key(data_dir, "secret_key", lambda: secrets.token_urlsafe(48)),
+    )
+    config.setdefault(
+        "HUIQIAN_ENCRYPTION_KEY",
+        os.environ.get("HUIQIAN_ENCRYPTION_KEY")
+        or _installation_key(data_dir, "encryption_key", new_key_text),
     )
     return config

@@ -29,6 +29,8 @@ from sqlalchemy.engine import make_url
 
 # Cheap password hashing: the suite logs in thousands of times (see engine.identity).
 os.environ.setdefault("HUIQIAN_ARGON2_TIME_COST", "1")
+# One credential key for every app, worker and service process the suite starts.
+os.environ.setdefault("HUIQIAN_ENCRYPTION_KEY", "dGVzdC1rZXktb2YtdGhlLWh1aXFpYW4tdGVzdHMtMzI=")
 os.environ.setdefault("HUIQIAN_ARGON2_MEMORY_KIB", "1024")
 
 from engine.db import Database  # noqa: E402

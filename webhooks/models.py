@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from engine.models import Base, UtcDateTime, new_id, utcnow
+from engine.secret_box import EncryptedText
 
 PENDING = "pending"
 SENDING = "sending"
@@ -41,8 +42,8 @@ class Subscription(Base):
     process_key: Mapped[str | None] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
-    secret: Mapped[str] = mapped_column(String(200))
-    previous_secret: Mapped[str | None] = mapped_column(String(200))
+    secret: Mapped[str] = mapped_column(EncryptedText)
+    previous_secret: Mapped[str | None] = mapped_column(EncryptedText)
     previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -22,7 +22,7 @@ def test_migrated_schema_matches_the_models(database):
 
 def test_database_is_at_the_head_of_every_branch(database):
     assert schema.current_revisions(database) == migrations.head_revisions()
-    assert "w0001" in schema.current_revisions(database)
+    assert len(schema.current_revisions(database)) == 2  # the engine chain and webhooks
 
 
 def test_upgrade_is_idempotent(database):
