@@ -8,12 +8,14 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from engine import secret_box
 from engine.context import EngineContext
 from engine.db import Database
 from engine.jurisdictions import load_all
+from engine.secret_box import SecretBox
 from services import api as api_routes
 from services import config as settings
-from services import json_limits, problems, security_headers
+from services import json_limits, metrics, problems, security_headers, structured_logs, ui
 from services.forms import FormLibrary
 from services.handlers.registry import default_registry
 from webhooks import worker as webhook_worker
@@ -43,17 +45,21 @@ def build_engine_context(config: dict[str, Any]) -> EngineContext:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(settings.load(config))
+    secret_box.configure(SecretBox.from_key_text(app.config["HUIQIAN_ENCRYPTION_KEY"]))
     app.extensions["huiqian.engine"] = app.config.get("HUIQIAN_ENGINE") or build_engine_context(
         app.config
     )
     app.extensions["huiqian.webhooks"] = (
         app.config.get("HUIQIAN_WEBHOOK_SETTINGS") or WebhookSettings.from_env()
     )
+    structured_logs.register(app)  # first: every later hook's log lines carry the request id
+    metrics.register(app)
     api = Api(app)
     api_routes.register(api)
     problems.register(app)
     json_limits.register(app)
     security_headers.register(app)
+    ui.register(app)
     return app
 
 

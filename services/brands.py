@@ -27,8 +27,9 @@ from engine import events
 from engine.db import Database
 from engine.errors import NotFound
 from engine.identity import Principal, Role
+from engine.models import Instance
 from engine.records import Lifecycle, Record, RecordEvent, RecordRepository
-from engine.repository import Page
+from engine.repository import InstanceRepository, Page
 
 BRAND = "brand"
 
@@ -49,6 +50,8 @@ BRAND_LIFECYCLE = Lifecycle(
     },
 )
 BRAND_STATUSES = (NOMINATED, IN_LIBRARY, RECTIFYING, EXIT_PROPOSED, EXITED)
+# A brand is assessed a few times a year at most; more links than this are not read.
+MAX_LINKED_INSTANCES = 100
 
 # Integrations are told when a brand joins the library and when it leaves it.
 ANNOUNCED = {
@@ -106,6 +109,24 @@ def get_brand(db: Database, principal: Principal, brand_id: str) -> BrandDetail:
         if record is None or own not in (None, record.jurisdiction):
             raise NotFound(f"brand {brand_id} not found")
         return BrandDetail(record, repository.history(record.id))
+
+
+def processes(db: Database, principal: Principal, brand: BrandDetail) -> list[Instance]:
+    """The instances that worked on a brand, oldest first.
+
+    Those that moved it (the history's ``instance_id``) and those started with the
+    brand's id as business key (an assessment, an exit); an officer sees the ones of
+    their own jurisdiction.
+    """
+    own = _visible_jurisdiction(principal)
+    ids = dict.fromkeys(event.instance_id for event in brand.history if event.instance_id)
+    with db.read_session() as session:
+        instances = InstanceRepository(session, row_locks=False)
+        found = {i.id: i for i in (instances.get(instance_id) for instance_id in ids) if i}
+        by_key, _total = instances.list(Page(1, MAX_LINKED_INSTANCES), business_key=brand.id)
+    found.update((instance.id, instance) for instance in by_key)
+    visible = [i for i in found.values() if own in (None, i.jurisdiction)]
+    return sorted(visible, key=lambda instance: instance.created_at)
 
 
 # --- writes, made by the hrss handlers inside a workflow step ------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -10,14 +11,15 @@ import threading
 from pathlib import Path
 
 import click
+from sqlalchemy import make_url
 
 from engine import audit as audit_chain
-from engine import commands, consistency
+from engine import consistency
 from engine.errors import HuiqianError
 from engine.identity import SYSTEM, Principal, Role, create_user
 from engine.jobs import work_forever
 from engine.jurisdictions import load_pack
-from services import migrations
+from services import cli_operations, migrations
 
 
 def _app(data_dir: Path | None = None):  # noqa: ANN202 - Flask app, imported lazily
@@ -82,25 +84,6 @@ def check() -> None:
     if found:
         sys.exit(1)
     click.echo("database is consistent")
-
-
-@main.command()
-@click.argument(
-    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
-)
-def deploy(files: tuple[Path, ...]) -> None:
-    """Deploy BPMN/DMN FILES (each a new version when its content changed)."""
-    ctx = _app().extensions["huiqian.engine"]
-    for path in files:
-        try:
-            result = commands.deploy(ctx, CLI, path.read_bytes(), path.name)
-        except HuiqianError as error:
-            _fail(error)
-        for definition in result.deployed:
-            state = "deployed" if result.created else "unchanged"
-            click.echo(
-                f"{state}: {definition.kind} {definition.key} v{definition.version} ({path.name})"
-            )
 
 
 @main.group()
@@ -182,18 +165,21 @@ def jurisdictions_load(file: Path) -> None:
 @click.option("--workers", default=2, show_default=True)
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the API and UI under gunicorn (configure with HUIQIAN_* variables)."""
+    from services.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    os.environ[MULTIPROC_ENV] = prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV))
     os.execvp(
         sys.executable,
         [
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "python:services.gunicorn_conf",
             "--bind",
             f"{host}:{port}",
             "--workers",
             str(workers),
-            "--access-logfile",
-            "-",
             "services.wsgi:app",
         ],
     )
@@ -203,14 +189,18 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--idle", default=0.2, show_default=True, help="seconds to wait when no job is due")
 def worker(idle: float) -> None:
     """Run due jobs (timers, webhooks) until interrupted; run as many workers as you like."""
+    from services import structured_logs
     from services.app import install_job_handlers
 
+    structured_logs.configure()
     app = _app()
     install_job_handlers(app)
     ctx = app.extensions["huiqian.engine"]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"worker running on {ctx.db.url}")
+    logging.getLogger("huiqian.worker").info(
+        "worker running on %s", make_url(ctx.db.url).render_as_string(hide_password=True)
+    )
     try:
         work_forever(ctx, stop, idle)
     except KeyboardInterrupt:
@@ -239,7 +229,7 @@ def demo(host: str, port: int, data_dir: Path) -> None:
         _fail(error)
     password = demo_password()
     created = seed_demo_users(ctx, password)
-    click.echo(f"database: {ctx.db.url}")
+    click.echo(f"database: {make_url(ctx.db.url).render_as_string(hide_password=True)}")
     click.echo(f"jurisdictions: {', '.join(ctx.jurisdictions)}")
     click.echo(f"definitions deployed: {sum(len(d.deployed) for d in deployed)}")
     click.echo(
@@ -254,6 +244,9 @@ def demo(host: str, port: int, data_dir: Path) -> None:
     finally:
         stop.set()
 
+
+for _command in cli_operations.COMMANDS:
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

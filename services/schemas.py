@@ -306,3 +306,51 @@ class WebhookDeliverySchema(Schema):
     created_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     attempt_log = fields.List(fields.Nested(WebhookAttemptSchema))
+
+
+# --- operations: probes, instance migration and modification ---------------------------------
+
+
+class LivenessSchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ok"]})
+
+
+class ReadinessSchema(Schema):
+    status = fields.String(required=True, metadata={"enum": ["ready"]})
+    database = fields.String(required=True)
+    schema = fields.List(fields.String(), required=True, metadata={"description": "revisions"})
+
+
+class MigrateInstanceSchema(Schema):
+    to_version = fields.Integer(required=True, validate=validate.Range(min=1))
+    mapping = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1, max=200)),
+        values=fields.String(validate=validate.Length(min=1, max=200)),
+        load_default=dict,
+        metadata={"description": "BPMN id in the current version → BPMN id in to_version"},
+    )
+
+
+class ModifyInstanceSchema(Schema):
+    cancel = fields.List(
+        fields.String(validate=validate.Length(min=1, max=200)),
+        load_default=list,
+        metadata={"description": "BPMN ids of active elements whose tokens are removed"},
+    )
+    start_before = fields.String(
+        validate=validate.Length(min=1, max=200),
+        metadata={"description": "BPMN id of the element where a new token starts"},
+    )
+    reason = fields.String(validate=validate.Length(max=2000), load_default="")
+
+
+# --- designer: validation without deployment ---------------------------------------------------
+
+
+class ValidationResultSchema(Schema):
+    valid = fields.Boolean(required=True, metadata={"enum": [True]})
+    kind = fields.String(required=True, metadata={"enum": ["bpmn", "dmn"]})
+    keys = fields.List(
+        fields.String(), required=True, metadata={"description": "processes or decisions defined"}
+    )
+

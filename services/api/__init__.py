@@ -5,13 +5,17 @@ from __future__ import annotations
 from flask_smorest import Api
 
 from services.api import (
+    approvals,
     brands,
     decisions,
     definitions,
+    health,
     incidents,
+    instance_changes,
     instances,
     jurisdictions,
     messages,
+    proxies,
     system,
     tasks,
     webhooks,
@@ -19,9 +23,13 @@ from services.api import (
 
 BLUEPRINTS = (
     system.blp,
+    health.blp,
     definitions.blp,
     instances.blp,
+    instance_changes.blp,
     tasks.blp,
+    approvals.blp,
+    proxies.blp,
     jurisdictions.blp,
     decisions.blp,
     messages.blp,

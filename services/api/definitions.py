@@ -16,7 +16,13 @@ from engine.unit_of_work import SqlUnitOfWork
 from engine.xml_safety import MAX_DEFINITION_BYTES
 from services.auth import current_principal, require_login
 from services.extensions import engine_context
-from services.schemas import DefinitionQuerySchema, DefinitionSchema, DeploymentSchema, UploadSchema
+from services.schemas import (
+    DefinitionQuerySchema,
+    DefinitionSchema,
+    DeploymentSchema,
+    UploadSchema,
+    ValidationResultSchema,
+)
 
 blp = Blueprint("definitions", __name__, description="Process and decision definitions")
 blp.before_request(require_login)
@@ -69,6 +75,27 @@ class Definitions(MethodView):
         body = {name: getattr(definition, name) for name in DefinitionSchema().fields}
         body.update(created=deployment.created, deployed=deployment.deployed)
         return body, 201 if deployment.created else 200
+
+
+@blp.route("/definitions/validate")
+class ValidateDefinition(MethodView):
+    @blp.doc(
+        security=[{"bearer": []}],
+        requestBody={
+            "required": True,
+            "content": {"multipart/form-data": {"schema": UploadSchema}},
+        },
+    )
+    @blp.response(200, ValidationResultSchema)
+    def post(self) -> Any:
+        """Check a .bpmn or .dmn file as a deployment would, without deploying it.
+
+        A rejected file answers 422 ``invalid-definition`` with ``element_id`` and ``line``.
+        """
+        principal = current_principal()
+        data, filename = _uploaded_file()
+        kind, keys = commands.check_definition(engine_context(), principal, data, filename)
+        return {"valid": True, "kind": kind, "keys": keys}
 
 
 def _definition(definition_id: str) -> Any:

@@ -10,12 +10,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import text
 
-from engine import login_limits
-from engine.errors import Unauthorized
-from engine.identity import authenticate, issue_token, revoke_token
+from engine.identity import issue_token, revoke_token
 from engine.models import User
-from engine.repository import AuditRepository
-from services.auth import current_principal
+from services.auth import current_principal, verify_login
 from services.extensions import engine_context
 from services.schemas import HealthSchema, MeSchema, TokenRequestSchema, TokenSchema
 
@@ -47,21 +44,9 @@ class Token(MethodView):
         After 10 failed logins within 15 minutes for a username, or from a client
         address, the answer is 429 with ``Retry-After`` until the oldest one expires.
         """
-        ctx = engine_context()
         ttl = timedelta(seconds=current_app.config["HUIQIAN_TOKEN_TTL_SECONDS"])
-        username, address = body["username"], request.remote_addr or "unknown"
-        now = ctx.clock()
-        with ctx.db.write_session() as s:
-            login_limits.check(s, username, address, now)
-            try:
-                user = authenticate(s, username, body["password"])
-            except Unauthorized:
-                s.rollback()
-                login_limits.record_failure(s, username, address, now)
-                AuditRepository(s).record(username, "login_failed", details={"address": address})
-                s.commit()
-                raise
-            login_limits.forget(s, username, now)
+        with engine_context().db.write_session() as s:
+            user = verify_login(s, body["username"], body["password"])
             token, _row = issue_token(s, user, ttl)
             s.commit()
         return {
