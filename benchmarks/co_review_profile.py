@@ -1,0 +1,115 @@
+"""Where one completion's time goes: ``engine.commands.complete_task`` under cProfile, by phase.
+
+Starts one co-review of N departments (``benchmarks/co_review_scaling.py``'s
+workload), answers the first department outside the profile (warm caches), then
+profiles the next ``--steps`` completions and prints each phase's share of the
+time, the SQL statements and JSON work per step.  Phases are cumulative times of
+the functions named below, so a flush triggered inside a phase counts in it;
+cProfile's overhead inflates small calls, so read the shares, not the milliseconds.
+
+    .venv/bin/python benchmarks/co_review_profile.py [--n 19] [--steps 15] [--backend sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import event
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.scaling import databases, workload  # noqa: E402
+from engine import commands  # noqa: E402
+
+# (phase, file suffix, function): functions absent from this checkout are left out.
+PHASES = [
+    ("whole completion", "engine/commands.py", "complete_task"),
+    ("lock and load task, instance", "engine/repository.py", "get"),
+    ("form validation", "engine/commands.py", "_validate_form"),
+    ("restore workflow from state", "engine/steps.py", "restore"),
+    ("SpiffWorkflow step (task.run, engine steps)", "engine/runtime.py", "complete"),
+    ("sync human-task rows", "engine/human_tasks.py", "sync_human_tasks"),
+    ("  of which: load all task rows", "engine/repository.py", "for_instance"),
+    ("dump state", "engine/runtime.py", "dump"),
+    ("variables for the API", "engine/runtime.py", "variables"),
+    ("timers, messages, async tasks", "engine/scheduler.py", "schedule_waits"),
+    ("events and their jobs", "engine/events.py", "record"),
+    ("audit chain append", "engine/audit.py", "append"),
+    ("commit (final flush, COMMIT)", "engine/unit_of_work.py", "commit"),
+    ("JSON decoding (all)", "json/decoder.py", "decode"),
+    ("JSON encoding (all)", "json/encoder.py", "encode"),
+]
+
+
+def profile(backend: str, postgres: str, n: int, steps: int) -> None:
+    with (
+        databases.fresh(backend, postgres) as database,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        data_dir = workload.write_data_dir(Path(tmp), n)
+        databases.prepare(database, data_dir)
+        ctx = workload.engine_context(data_dir, database.url)
+        statements = []
+        event.listen(
+            ctx.db.engine,
+            "before_cursor_execute",
+            lambda *args: statements.append(args[2].split(None, 1)[0].upper()),
+        )
+        instance = commands.start_instance(
+            ctx,
+            workload.INTEGRATOR,
+            process_key=workload.PROCESS_KEY,
+            variables={"measure": workload.MEASURE},
+            jurisdiction=workload.JURISDICTION,
+        )
+        tasks = commands.list_open_tasks(ctx, instance.id)[: steps + 1]
+        commands.complete_task(
+            ctx, workload.officer(tasks[0].department), tasks[0].id, workload.ANSWER
+        )
+        statements.clear()
+        profiler = cProfile.Profile()
+        for task in tasks[1:]:
+            profiler.enable()
+            commands.complete_task(ctx, workload.officer(task.department), task.id, workload.ANSWER)
+            profiler.disable()
+        ctx.db.dispose()
+    done = len(tasks) - 1
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    total = None
+    print(f"complete_task, {backend}, N = {n}: {done} steps profiled\n")
+    print(f"{'phase':<46}{'ms/step':>9}{'share':>8}{'calls/step':>12}")
+    for label, suffix, name in PHASES:
+        found = [
+            (calls, cumulative)
+            for (path, _line, function), (_cc, calls, _tt, cumulative, _callers) in stats.items()
+            if function == name and path.endswith(suffix)
+        ]
+        if not found:
+            continue
+        calls = sum(c for c, _ in found)
+        seconds = sum(s for _, s in found)
+        total = total or seconds
+        print(
+            f"{label:<46}{1000 * seconds / done:>9.2f}{seconds / total:>8.0%}{calls / done:>12.1f}"
+        )
+    kinds = {kind: statements.count(kind) / done for kind in sorted(set(statements))}
+    print("\nSQL statements per step: " + ", ".join(f"{k} {v:.1f}" for k, v in kinds.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=19, help="departments")
+    parser.add_argument("--steps", type=int, default=15, help="completions profiled")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    profile(args.backend, args.postgres, args.n, min(args.steps, args.n - 1))
+
+
+if __name__ == "__main__":
+    main()
