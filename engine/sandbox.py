@@ -709,7 +709,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         code = _compile(expression, "eval")
         scope = {**(external_context or {}), **context}
         scope["__builtins__"] = self._builtins(scope)
-        result = _guarded(lambda: eval(code, scope))
+        result = _guarded(lambda: eval(code, scope))  # sandboxed: RestrictedPython-compiled
         _check_data_shape(result, "expression result")
         return result
 
@@ -729,7 +729,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         context.update(external)
         context["__builtins__"] = self._builtins(context)
         try:
-            _guarded(lambda: exec(code, context))
+            _guarded(lambda: exec(code, context))  # sandboxed: RestrictedPython-compiled
         finally:
             for key in list(context):
                 if key == "__builtins__" or key in external or callable(context[key]):
