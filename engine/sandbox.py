@@ -57,6 +57,9 @@ __all__ = [
 ]
 
 MAX_SEQUENCE_LENGTH = 1_000_000
+# A backstop, not the main guard (the operation budget stops runaway code first): generous
+# enough that a busy machine never fails an honest expression on the clock.
+DEFAULT_TIME_LIMIT = 3.0
 MAX_INT_BITS = 8_192
 MAX_FORMAT_WIDTH = 1_000
 MAX_ROUND_DIGITS = 100
@@ -683,7 +686,7 @@ class SandboxedEnvironment(BasePythonScriptEngineEnvironment):
         self,
         helpers: Mapping[str, Callable[..., Any]] | None = None,
         *,
-        time_limit: float = 1.0,
+        time_limit: float = DEFAULT_TIME_LIMIT,
         max_operations: int = DEFAULT_MAX_OPERATIONS,
         max_allocation: int = DEFAULT_MAX_ALLOCATION,
     ) -> None:
@@ -791,7 +794,7 @@ class HuiqianScriptEngine(PythonScriptEngine):
 def create_script_engine(
     service_caller: ServiceCaller | None = None,
     *,
-    time_limit: float = 1.0,
+    time_limit: float = DEFAULT_TIME_LIMIT,
     helpers: Mapping[str, Callable[..., Any]] | None = None,
 ) -> HuiqianScriptEngine:
     """The engine's script engine; ``helpers`` are trusted callables the models may call."""
