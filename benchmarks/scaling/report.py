@@ -32,6 +32,10 @@ def _fmt(value: float | None, spec: str = ",.2f") -> str:
     return "—" if value is None else format(value, spec)
 
 
+def _times(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.1f}×"
+
+
 def _table(header: list[str], rows: Iterable[list[str]], left: int = 1) -> str:
     """Aligned plain-text table; the first ``left`` columns are text, the rest numbers."""
     rows = [header, *rows]
@@ -71,11 +75,11 @@ def step_table(steps: list[dict[str, Any]]) -> str:
                 _fmt(1000 * step["start_s"], ",.1f"),
                 _fmt(1000 * step["mean_step_s"]),
                 _fmt(1000 * step["mean_step_cpu_s"]),
-                _fmt(ratio, ",.1f") + "×",
+                _times(ratio),
                 _fmt(step["mean_step_bytes"], ",.0f"),
                 _fmt(physical, ",.0f"),
                 _fmt(step["end_to_end_s"], ",.2f") + estimated,
-                _fmt(e2e_ratio, ",.1f") + "×",
+                _times(e2e_ratio),
                 _fmt(step["peak_rss_mb"], ",.0f"),
             ]
         )
@@ -111,9 +115,9 @@ def floor_table(floors: list[dict[str, Any]], steps: list[dict[str, Any]]) -> st
                 _fmt(floor["p50_ms"], ",.2f"),
                 _fmt(raw_ms, ",.2f"),
                 _fmt(best, ",.2f"),
-                _fmt(best / raw_ms if best and raw_ms else None, ",.1f") + "×",
+                _times(best / raw_ms if best and raw_ms else None),
                 _fmt(engine_ms, ",.2f"),
-                _fmt(engine_ms / best if engine_ms and best else None, ",.1f") + "×",
+                _times(engine_ms / best if engine_ms and best else None),
             ]
         )
     header = [
@@ -231,7 +235,7 @@ def _ratio_targets(
         found.append(
             _target(
                 f"engine per-step time ≤ 3× raw at N = 19 ({backend})",
-                f"{_fmt(ratio, '.1f')}×",
+                _times(ratio),
                 None if ratio is None else ratio <= 3,
                 note,
             )
