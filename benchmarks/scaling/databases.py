@@ -42,7 +42,6 @@ COPIED_REFERENCES = {"instance_id", "task_id", "prev_hash", "hash"}
 class BenchDatabase:
     backend: str  # sqlite | postgresql
     url: str
-    schema: str | None = None  # the PostgreSQL schema
 
 
 @contextmanager
@@ -58,9 +57,7 @@ def fresh(backend: str, postgres: str) -> Iterator[BenchDatabase]:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     separator = "&" if "?" in postgres else "?"
     try:
-        yield BenchDatabase(
-            backend, f"{postgres}{separator}options=-csearch_path%3D{schema}", schema
-        )
+        yield BenchDatabase(backend, f"{postgres}{separator}options=-csearch_path%3D{schema}")
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -24,8 +24,7 @@ from engine.context import EngineContext
 def _physical_meter(database: BenchDatabase) -> meters.SqliteWal | meters.PostgresWal:
     if database.backend == "sqlite":
         return meters.SqliteWal(database.url)
-    assert database.schema is not None
-    return meters.PostgresWal(database.url, database.schema)
+    return meters.PostgresWal(database.url)
 
 
 def _start(ctx: EngineContext) -> str:

@@ -7,9 +7,8 @@ Bytes are counted three ways (``docs/performance.md``, "Method"):
   state JSON, the variables, task, audit, event and job rows.
 * ``SqliteWal``: frames appended to SQLite's write-ahead log, read from the
   wal-index header in the ``-shm`` file, so checkpoints run as they normally do.
-* ``PostgresWal``: growth of the server's WAL insert position, and of the
-  schema's relations (heap, TOAST, indexes).  The WAL position is cluster-wide,
-  so per-step figures are taken as medians.
+* ``PostgresWal``: growth of the server's WAL insert position.  It is
+  cluster-wide, so per-step figures are taken as medians.
 """
 
 from __future__ import annotations
@@ -131,12 +130,11 @@ class SqliteWal:
 
 
 class PostgresWal:
-    """WAL bytes the server wrote (cluster-wide) and the size of one schema's relations."""
+    """WAL bytes the server wrote (cluster-wide), and who else was writing."""
 
-    def __init__(self, database_url: str, schema: str) -> None:
+    def __init__(self, database_url: str) -> None:
         self._engine = create_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
         self._connection = self._engine.connect()
-        self.schema = schema
         self._lsn = self._position()
 
     def _position(self) -> int:
@@ -147,18 +145,6 @@ class PostgresWal:
         position = self._position()
         written, self._lsn = position - self._lsn, position
         return written
-
-    def relation_bytes(self) -> int:
-        return int(
-            self._connection.scalar(
-                text(
-                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
-                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = :schema AND c.relkind = 'r'"
-                ),
-                {"schema": self.schema},
-            )
-        )
 
     def other_active_backends(self) -> int:
         """Sessions of other clients running a statement now (they add to the WAL too)."""

@@ -222,12 +222,14 @@ def _ratio_targets(
 ) -> list[dict[str, Any]]:
     found = []
     raw = _find(steps, mode="raw", n=19)
+    if raw is None:
+        return []
     for backend in _engine_backends(steps):
         engine = _find(steps, mode="engine", backend=backend, n=19, fill=0)
-        ratio = _mean_ratio(engine, raw) if engine and raw else None
+        ratio = _mean_ratio(engine, raw) if engine else None
         floor = _find(floors, backend=backend)
         note = ""
-        if floor and raw:
+        if floor:
             raw_ms = 1000 * raw["mean_step_s"]
             note = (
                 f"one commit alone: raw + commit = {(raw_ms + floor['p50_ms']) / raw_ms:,.1f}× raw"
