@@ -26,6 +26,7 @@ from engine.errors import (
     InvalidInput,
     NotFound,
 )
+from engine.human_tasks import form_schema
 from engine.identity import Principal, Role
 from engine.models import Definition, HumanTask, Instance
 from engine.process_parser import Dependencies, main_process, parse_bpmn
@@ -277,6 +278,18 @@ def task_for_action(
     """The task (locked) that ``principal`` may act on, and what the principal reaches."""
     task = uow.tasks.get(task_id, for_update=True)
     reach = access.reach(uow.session, principal, ctx.clock())
+    _check_may_act(uow, principal, reach, task, task_id)
+    assert task is not None
+    return task, reach
+
+
+def _check_may_act(
+    uow: SqlUnitOfWork,
+    principal: Principal,
+    reach: access.Reach,
+    task: HumanTask | None,
+    task_id: str,
+) -> None:
     # Another department's task answers 404, not 403: its existence is not theirs to know.
     if task is None or not access.can_read(uow.session, reach, task):
         raise NotFound(f"task {task_id} not found")
@@ -284,7 +297,6 @@ def task_for_action(
         raise Forbidden("integrators read tasks; officers act on them")
     if not reach.sees(task):
         raise Forbidden("this task was copied to you (抄送): you may read it, not act on it")
-    return task, reach
 
 
 def check_open(task: HumanTask, expected_version: int | None) -> None:
@@ -364,13 +376,13 @@ def _form_field(error: jsonschema.ValidationError) -> str:
     return ".".join(path) or "(form)"
 
 
-def _validate_form(task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+def _validate_form(ctx: EngineContext, task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
     """The submitted data, checked against the form and completed with its defaults.
 
     Defaults fill fields the officer left out, so that a model never reads a
     same-named variable left over from an earlier step instead.
     """
-    schema = (task.form or {}).get("schema")
+    schema = form_schema(task.form, ctx.forms)
     if not schema:
         return data
     errors = sorted(
@@ -400,13 +412,17 @@ def complete_task(
     """Complete a task and advance its instance, all or nothing.
 
     The instance row is locked (PostgreSQL) or the database is (SQLite) before
-    the task's state is checked, so of two concurrent completions exactly one
-    wins and the other sees ``completed`` and answers 409.
+    the task is read, so of two concurrent completions exactly one wins and the
+    other reads the task only after the first committed, sees ``completed`` and
+    answers 409.  Locking the instance first, then the task, is also the order in
+    which a step closes the tasks it cancels.
     """
     with SqlUnitOfWork(ctx.db) as uow:
-        task, reach = task_for_action(ctx, uow, principal, task_id)
-        instance = uow.instances.get(task.instance_id, for_update=True)
-        uow.session.refresh(task)
+        instance = uow.instances.of_task(task_id, for_update=True)
+        task = uow.tasks.get(task_id, for_update=True)
+        reach = access.reach_to_complete(uow.session, principal, ctx.clock(), task)
+        _check_may_act(uow, principal, reach, task, task_id)
+        assert task is not None
         check_open(task, expected_version)
         if task.assignee is not None and not reach.acts_as(task.assignee):
             raise Forbidden(f"task is claimed by {task.assignee}")
@@ -443,7 +459,7 @@ def complete_in(
 
     Also used by the job worker when a task's timeout action decides it (``engine.approvals``).
     """
-    data = _validate_form(task, data)
+    data = _validate_form(ctx, task, data)
     opinions.require_on_rejection(data)
     run = steps.restore(ctx, uow, instance)
     payload = {**data, "completed_by": actor}

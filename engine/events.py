@@ -62,15 +62,19 @@ def record(
     at: datetime,
     instance: Instance | None = None,
     jurisdiction: str | None = None,
+    process_key: str | None = None,
+    instance_id: str | None = None,
 ) -> Event:
+    """Add an event and its job; ``instance`` gives the event its jurisdiction, process and
+    instance, else ``jurisdiction``, ``process_key`` and ``instance_id`` do."""
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     event = Event(
         type=type_,
         at=at,
         jurisdiction=instance.jurisdiction if instance else jurisdiction,
-        process_key=instance.process_key if instance else None,
-        instance_id=instance.id if instance else None,
+        process_key=instance.process_key if instance else process_key,
+        instance_id=instance.id if instance else instance_id,
         data=data,
     )
     session = uow if isinstance(uow, Session) else uow.session
@@ -83,10 +87,15 @@ def record(
 def record_task(
     uow: SqlUnitOfWork | Session, type_: str, task: HumanTask, *, at: datetime
 ) -> Event:
-    event = record(uow, type_, task_data(task), at=at, jurisdiction=task.jurisdiction)
-    event.process_key = task.process_key
-    event.instance_id = task.instance_id
-    return event
+    return record(
+        uow,
+        type_,
+        task_data(task),
+        at=at,
+        jurisdiction=task.jurisdiction,
+        process_key=task.process_key,
+        instance_id=task.instance_id,
+    )
 
 
 def instance_data(instance: Instance) -> dict[str, Any]:

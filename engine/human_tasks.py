@@ -5,6 +5,11 @@ tasks without a row get one (with department, form, due date), and open rows
 whose workflow task is no longer READY (cancelled by a boundary event, by
 termination, by the completion rule of a multi-instance) are closed as
 ``cancelled``.
+
+A step touches only the ids of the instance's rows, never the rows themselves
+(an N-way co-review has N of them), and each row stays O(1) in size: its
+``data`` leaves out what is as long as the roster, and its ``form`` holds the
+form's key, whose JSON Schema ``task_form`` looks up when the task is read.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ from engine.runtime import SERIALIZATION, WorkflowRun
 
 FormLookup = Callable[[str], dict[str, Any] | None]
 
+# Start variables as long as the jurisdiction's roster (``engine.starting``), the same for
+# every task of an instance: a task row leaves them out, so that each of N parallel tasks
+# stays O(1) in size.  Read them from the instance's variables or the jurisdiction pack.
+ROSTER_SIZED_VARIABLES = frozenset({"roster", "measure_departments"})
+
 
 def _department(run: WorkflowRun, task: Task) -> str | None:
     rule = department_rule(task.task_spec.extensions or {}, task.task_spec.lane)
@@ -47,12 +57,12 @@ def _department(run: WorkflowRun, task: Task) -> str | None:
 
 
 def _visible_data(task: Task) -> dict[str, Any]:
-    """Task data shown with the task, without the collections a multi-instance fans out.
+    """Task data shown with the task, without the collections a multi-instance fans out
+    and without the roster-sized start variables.
 
-    Leaving the whole collection out keeps each of N parallel tasks O(1) in size
-    instead of O(N).
+    Leaving those out keeps each of N parallel tasks O(1) in size instead of O(N).
     """
-    hidden: set[str] = set()
+    hidden: set[str] = set(ROSTER_SIZED_VARIABLES)
     parent_spec = task.parent.task_spec if task.parent else None
     if isinstance(parent_spec, MultiInstanceTask):
         for ref in (parent_spec.data_input, parent_spec.data_output):
@@ -79,6 +89,24 @@ def _due_at(
     return now + TimerEventDefinition.get_timedelta_from_start(duration, now)
 
 
+def task_form(form: dict[str, Any] | None, forms: FormLookup) -> dict[str, Any] | None:
+    """A task row's form as readers see it: ``{"key": ..., "schema": ...}``.
+
+    Rows store the form's key only and the schema is looked up here; rows written
+    before that keep the copy of the schema they were created with.
+    """
+    if not form or "schema" in form:
+        return form
+    key = form.get("key")
+    return {**form, "schema": forms(key) if key else None}
+
+
+def form_schema(form: dict[str, Any] | None, forms: FormLookup) -> dict[str, Any] | None:
+    """The JSON Schema of a task row's form, or None when it has none."""
+    resolved = task_form(form, forms)
+    return resolved.get("schema") if resolved else None
+
+
 def sync_human_tasks(
     run: WorkflowRun,
     instance: Instance,
@@ -89,17 +117,23 @@ def sync_human_tasks(
 ) -> tuple[list[HumanTask], list[HumanTask]]:
     """Create rows for new READY user tasks and cancel stale open ones.
 
-    Returns (created, cancelled).
+    Returns (created, cancelled).  Reads ids only: the instance's open ones, and
+    which of the READY tasks without an open row have a row at all (usually none
+    does); only the rows it cancels are loaded.
     """
-    existing = {row.id: row for row in tasks.for_instance(instance.id)}
     ready = {str(task.id): task for task in run.ready_human_tasks()}
+    open_ids = tasks.open_ids(instance.id)
+    without_open_row = [task_id for task_id in ready if task_id not in open_ids]
+    existing = tasks.existing_ids(without_open_row)
     created: list[HumanTask] = []
-    for task_id, task in ready.items():
+    for task_id in without_open_row:
         if task_id in existing:
             continue
+        task = ready[task_id]
         extensions = task.task_spec.extensions or {}
         form_key = extensions.get("formKey")
-        form = {"key": form_key, "schema": forms(form_key)} if form_key else None
+        if form_key:
+            forms(form_key)  # an invalid schema fails the step, as it did when rows kept it
         row = HumanTask(
             id=task_id,
             instance_id=instance.id,
@@ -109,18 +143,12 @@ def sync_human_tasks(
             jurisdiction=instance.jurisdiction,
             department=_department(run, task),
             state="open",
-            form=form,
+            form={"key": form_key} if form_key else None,
             data=_visible_data(task),
             created_at=now,
             due_at=_due_at(run, task, now, calendar),
         )
         tasks.add(row)
         created.append(row)
-    cancelled = []
-    for row in existing.values():
-        if row.state == "open" and row.id not in ready:
-            row.state = "cancelled"
-            row.completed_at = now
-            row.version += 1
-            cancelled.append(row)
+    cancelled = tasks.cancel([task_id for task_id in open_ids if task_id not in ready], now)
     return created, cancelled

@@ -24,7 +24,9 @@ def _jurisdiction_variables(
     """Variables every process started for a jurisdiction can rely on.
 
     The roster is data (``bpmn/jurisdictions/*.yaml``), so processes read it from
-    these variables instead of naming departments.
+    these variables instead of naming departments.  ``roster`` and
+    ``measure_departments`` are as long as the roster, so task rows leave them out
+    of their data (``engine.human_tasks.ROSTER_SIZED_VARIABLES``).
     """
     if jurisdiction_id is None:
         return {}

@@ -6,10 +6,14 @@ client's request is a 422 naming the field instead of being silently ignored.
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from engine.events import EVENT_TYPES
+from engine.human_tasks import task_form
 from services.brands import BRAND_STATUSES
+from services.extensions import engine_context
 from webhooks.models import DELIVERY_STATES
 
 
@@ -109,6 +113,15 @@ class HistoryEntrySchema(Schema):
     details = fields.Dict()
 
 
+class TaskForm(fields.Dict):
+    """A task's form, ``{"key", "schema"}``: rows keep the key, the schema is looked up here."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value:
+            value = task_form(value, engine_context().forms)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class TaskSchema(Schema):
     id = fields.String()
     instance_id = fields.String()
@@ -119,7 +132,7 @@ class TaskSchema(Schema):
     department = fields.String(allow_none=True)
     assignee = fields.String(allow_none=True)
     state = fields.String(metadata={"enum": ["open", "completed", "cancelled"]})
-    form = fields.Dict(allow_none=True)
+    form = TaskForm(allow_none=True)
     data = fields.Dict()
     result = fields.Dict(allow_none=True)
     created_at = fields.DateTime()
@@ -353,4 +366,3 @@ class ValidationResultSchema(Schema):
     keys = fields.List(
         fields.String(), required=True, metadata={"description": "processes or decisions defined"}
     )
-

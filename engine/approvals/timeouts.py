@@ -22,6 +22,7 @@ from engine import commands, events, steps
 from engine.approvals import notices
 from engine.approvals.opinions import APPROVE, REJECT
 from engine.context import EngineContext
+from engine.human_tasks import task_form
 from engine.identity import SYSTEM
 from engine.models import HumanTask
 from engine.unit_of_work import SqlUnitOfWork
@@ -84,5 +85,10 @@ def apply(ctx: EngineContext, uow: SqlUnitOfWork, task: HumanTask) -> None:
         decision = APPROVE if action == "auto_approve" else REJECT
         task.delegation = None  # a pending delegation ends with the task
         commands.complete_in(
-            ctx, uow, task, instance, form_answer(task.form, decision), actor=SYSTEM.username
+            ctx,
+            uow,
+            task,
+            instance,
+            form_answer(task_form(task.form, ctx.forms), decision),
+            actor=SYSTEM.username,
         )

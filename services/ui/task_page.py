@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from engine import commands
 from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.human_tasks import form_schema
 from engine.inbox import can_act
 from engine.instance_overview import instance_opinions
 from engine.models import HumanTask
@@ -25,7 +26,7 @@ def _version() -> int | None:
 
 
 def _schema(task: HumanTask) -> dict[str, Any]:
-    return (task.form or {}).get("schema") or {}
+    return form_schema(task.form, engine_context().forms) or {}
 
 
 def _render(
