@@ -14,6 +14,7 @@ from engine.jurisdictions import Jurisdiction
 from engine.models import utcnow
 from engine.runtime import SpecCache
 from engine.sandbox import HuiqianScriptEngine, create_script_engine
+from engine.state_store import LiveWorkflows
 
 ServiceCaller = Callable[[str, dict[str, Any], dict[str, Any]], Any]
 
@@ -34,6 +35,7 @@ class EngineContext:
     forms: Callable[[str], dict[str, Any] | None] = lambda _key: None
     clock: Callable[[], datetime] = utcnow
     spec_cache: SpecCache = field(default_factory=SpecCache)
+    live_workflows: LiveWorkflows = field(default_factory=LiveWorkflows)
     _script_engine: HuiqianScriptEngine | None = None
 
     @property

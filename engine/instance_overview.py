@@ -18,6 +18,7 @@ from typing import Any
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
+from engine import state_store
 from engine.commands import get_instance
 from engine.context import EngineContext
 from engine.identity import Principal
@@ -144,7 +145,8 @@ def instance_overview(
             )
         )
         history = uow.audit.for_instance(instance_id)
-    markers = _markers(instance.state, tasks, incidents, _element_ids(definition.xml))
+        state = state_store.load_state(uow.session, instance)
+    markers = _markers(state, tasks, incidents, _element_ids(definition.xml))
     return InstanceOverview(
         instance, definition, tasks, history, markers, opinions(instance, tasks)
     )

@@ -65,7 +65,7 @@ def _fire_timers(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
         run.advance()
 
     steps.step(ctx, uow, "firing timers", fire)
-    steps.save(ctx, uow, run, instance)
+    steps.save(ctx, uow, run, instance, waits_changed=True)
     uow.audit.record(
         "system", "timer", instance_id=instance.id, details={"due_at": str(job.due_at)}
     )
@@ -87,7 +87,7 @@ def _run_service_task(ctx: EngineContext, uow: SqlUnitOfWork, job: Job) -> None:
 
     steps.step(ctx, uow, f"service task {task.task_spec.bpmn_id}", execute)
     instance.status = "running"
-    steps.save(ctx, uow, run, instance)
+    steps.save(ctx, uow, run, instance, waits_changed=True)
     uow.audit.record(
         "system",
         "service_task",

@@ -64,6 +64,7 @@ def _waiting_instances(ctx: EngineContext, name: str, correlation: dict[str, Any
         if "business_key" in correlation:
             query = query.where(Instance.business_key == correlation["business_key"])
         candidates = list(uow.session.scalars(query.order_by(Instance.created_at)))
+        uow.instances.load_variables(candidates)
     return [i.id for i in candidates if _matches(i, correlation)]
 
 

@@ -7,12 +7,15 @@ compares the two).
 
 from __future__ import annotations
 
+import copy
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -25,7 +28,9 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from engine import state_diff
 
 
 def utcnow() -> datetime:
@@ -121,8 +126,13 @@ class Instance(Base):
     business_key: Mapped[str | None] = mapped_column(String(200))
     jurisdiction: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))  # running | completed | terminated | error
-    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The variables and the workflow state are each a snapshot plus the operations
+    # of the patches written since (``engine.state_store``); read them through
+    # ``variables`` and ``engine.state_store.load_state``.
+    variables_snapshot: Mapped[dict[str, Any]] = mapped_column("variables", JSON, default=dict)
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    patch_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     started_by: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -130,7 +140,63 @@ class Instance(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
+    patches: Mapped[list[StatePatch]] = relationship(
+        order_by="StatePatch.id", cascade="all, delete-orphan", passive_deletes=True
+    )
+
     __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        """The process variables: the snapshot with the pending patches' changes.
+
+        Computed once per patch count; ``InstanceRepository`` computes it for the
+        instances it reads, so that it is there after the session closed.
+        """
+        if not self.patch_bytes:
+            return self.variables_snapshot
+        cached = self.__dict__.get("_variables")
+        if cached is None or cached[0] != self.patch_bytes:
+            self.remember_variables(self.variables_after(self.patches))
+            cached = self.__dict__["_variables"]
+        return cached[1]
+
+    @variables.setter
+    def variables(self, value: dict[str, Any]) -> None:
+        if not self.patch_bytes:
+            self.variables_snapshot = value
+            return
+        ops = state_diff.diff(self.variables, value)
+        if ops:
+            size = len(json.dumps(ops))
+            self.patches.append(StatePatch(ops=[], variable_ops=ops, bytes=size))
+            self.patch_bytes += size
+            self.remember_variables(value)
+
+    def variables_after(self, patches: list[StatePatch]) -> dict[str, Any]:
+        variables = copy.deepcopy(self.variables_snapshot)
+        for patch in patches:
+            state_diff.apply(variables, patch.variable_ops)
+        return variables
+
+    def remember_variables(self, value: dict[str, Any]) -> None:
+        """Record the current variables (as of the current patch count) without a query."""
+        self.__dict__["_variables"] = (self.patch_bytes, value)
+
+
+class StatePatch(Base):
+    """One step's changes to an instance's state and variables (``engine.state_store``)."""
+
+    __tablename__ = "state_patches"
+    __table_args__ = (Index("ix_state_patches_instance", "instance_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))
+    ops: Mapped[list[Any]] = mapped_column(JSON)
+    variable_ops: Mapped[list[Any]] = mapped_column(JSON)
+    bytes: Mapped[int] = mapped_column(Integer)
 
 
 class HumanTask(Base):
@@ -317,7 +383,10 @@ class MessageWait(Base):
     """A running instance is waiting for a message of this name (reconciled each step)."""
 
     __tablename__ = "message_waits"
-    __table_args__ = (Index("ix_message_waits_name", "name"),)
+    __table_args__ = (
+        Index("ix_message_waits_name", "name"),
+        Index("ix_message_waits_instance", "instance_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id", ondelete="CASCADE"))

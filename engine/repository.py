@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, false, func, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from engine import audit
-from engine.models import AuditEntry, Definition, HumanTask, Instance
+from engine.models import AuditEntry, Definition, HumanTask, Instance, StatePatch
+
+# Ids per ``IN (...)`` list: well under every database's limit on bound parameters.
+IN_CHUNK = 500
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), IN_CHUNK):
+        yield ids[start : start + IN_CHUNK]
 
 
 @dataclass(frozen=True)
@@ -93,9 +102,37 @@ class InstanceRepository:
         self.row_locks = row_locks
 
     def get(self, instance_id: str, *, for_update: bool = False) -> Instance | None:
+        """The instance; read without ``for_update``, its variables are loaded with it."""
         query = select(Instance).where(Instance.id == instance_id)
         if for_update and self.row_locks:
             query = query.with_for_update()
+        instance = self.session.scalar(query)
+        if instance is not None and not for_update:
+            self.load_variables([instance])
+        return instance
+
+    def load_variables(self, instances: Iterable[Instance]) -> None:
+        """Apply pending state patches to the variables of ``instances``, in one query."""
+        pending = {instance.id: instance for instance in instances if instance.patch_bytes}
+        if not pending:
+            return
+        patches: dict[str, builtins.list[StatePatch]] = defaultdict(builtins.list)
+        query = (
+            select(StatePatch)
+            .where(StatePatch.instance_id.in_(pending))
+            .order_by(StatePatch.instance_id, StatePatch.id)
+        )
+        for patch in self.session.scalars(query):
+            patches[patch.instance_id].append(patch)
+        for instance_id, instance in pending.items():
+            instance.remember_variables(instance.variables_after(patches[instance_id]))
+
+    def of_task(self, task_id: str, *, for_update: bool = False) -> Instance | None:
+        """The instance of a human task, in one query, locking only the instance's row."""
+        of_the_task = select(HumanTask.instance_id).where(HumanTask.id == task_id)
+        query = select(Instance).where(Instance.id == of_the_task.scalar_subquery())
+        if for_update and self.row_locks:
+            query = query.with_for_update(of=Instance)
         return self.session.scalar(query)
 
     def add(self, instance: Instance) -> None:
@@ -106,7 +143,9 @@ class InstanceRepository:
         for column in ("status", "process_key", "business_key", "jurisdiction"):
             if filters.get(column):
                 query = query.where(getattr(Instance, column) == filters[column])
-        return paginate(self.session, query, page)
+        instances, total = paginate(self.session, query, page)
+        self.load_variables(instances)
+        return instances, total
 
     def run_times(
         self, process_key: str, jurisdiction: str | None = None
@@ -164,6 +203,38 @@ class TaskRepository:
         if state:
             query = query.where(HumanTask.state == state)
         return list(self.session.scalars(query.order_by(HumanTask.created_at, HumanTask.id)))
+
+    def open_ids(self, instance_id: str) -> set[str]:
+        """The ids of an instance's open tasks, without loading the rows."""
+        query = select(HumanTask.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.state == "open"
+        )
+        return set(self.session.scalars(query))
+
+    def existing_ids(self, task_ids: Sequence[str]) -> set[str]:
+        """Which of ``task_ids`` have a row, in any state, without loading the rows."""
+        found: set[str] = set()
+        for chunk in _chunks(task_ids):
+            found.update(self.session.scalars(select(HumanTask.id).where(HumanTask.id.in_(chunk))))
+        return found
+
+    def cancel(self, task_ids: Sequence[str], now: datetime) -> builtins.list[HumanTask]:
+        """Close the open ones of ``task_ids`` as cancelled; the rows it closed, oldest first.
+
+        One ``UPDATE … RETURNING`` per few hundred ids: only these rows are loaded, and
+        any of them already in the session is refreshed.
+        """
+        rows: builtins.list[HumanTask] = []
+        for chunk in _chunks(sorted(task_ids)):
+            statement = (
+                update(HumanTask)
+                .where(HumanTask.id.in_(chunk), HumanTask.state == "open")
+                .values(state="cancelled", completed_at=now, version=HumanTask.version + 1)
+                .returning(HumanTask)
+                .execution_options(synchronize_session=False, populate_existing=True)
+            )
+            rows.extend(self.session.scalars(statement))
+        return sorted(rows, key=lambda row: (row.created_at, row.id))
 
     def list(self, page: Page, q: TaskQuery) -> tuple[builtins.list[HumanTask], int]:
         query = select(HumanTask).order_by(HumanTask.created_at.desc(), HumanTask.id)

@@ -13,6 +13,7 @@ Two things differ from using SpiffWorkflow's serializer directly:
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -23,35 +24,80 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
-from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.workflow import BpmnSubWorkflow, BpmnWorkflow
 from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.task import Task, TaskState
 
-from engine import loop_depth  # noqa: F401 - installs the task-tree depth fix
+from engine import (
+    loop_depth,  # noqa: F401 - installs the task-tree depth fix
+    state_format,
+)
 from engine.sandbox import HuiqianScriptEngine
+from engine.state_diff import Op
+from engine.state_format import ValuePool
+from engine.state_tracking import SavedState
 from engine.task_specs import serializer_config
 
-STATE_FORMAT = 1
+SPEC_FORMAT = 1
 
 
 class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
-    """Serialises a workflow without its specs; they are restored from the cache."""
+    """Serialises a workflow without its specs (restored from the cache), data pooled.
+
+    The saved form is described in ``engine.state_format``.
+    """
 
     def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = super(BpmnWorkflowConverter, self).to_dict(workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        pool = ValuePool(self.registry, {})
+        dct = state_format.workflow_to_dict(workflow, pool)
+        dct["subprocesses"] = {
+            str(key): state_format.subworkflow_to_dict(sub, pool)
+            for key, sub in workflow.subprocesses.items()
+        }
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        dct["values"] = pool.values
         return dct
 
     def restore(self, dct: dict[str, Any], bundle: SpecBundle) -> BpmnWorkflow:
-        dct = dict(dct)
+        # Restoring pops keys from the workflow dicts: work on copies of those levels.
+        dct = {**dct, "subprocesses": {k: dict(v) for k, v in dct["subprocesses"].items()}}
         workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dict(dct["subprocesses"]), workflow)
+        if dct.get("format") == state_format.STATE_FORMAT:
+            pool = ValuePool(self.registry, dct["values"])
+            self._tasks_from_dict(workflow, dct, pool)
+            self.set_default_attributes(workflow, dct)
+            self._subprocesses_from_dict(dct["subprocesses"], workflow, workflow, pool)
+        else:  # format 1: SpiffWorkflow's own task converter, data as deltas
+            workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+            workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+            self.set_default_attributes(workflow, dct)
+            self.subprocesses_from_dict(dict(dct["subprocesses"]), workflow)
         workflow.bpmn_events = self.registry.restore(dct.get("bpmn_events", []))
         return workflow
+
+    @staticmethod
+    def _tasks_from_dict(workflow: Any, dct: dict[str, Any], pool: ValuePool) -> None:
+        workflow.tasks = {}
+        for task in dct["tasks"].values():
+            state_format.task_from_dict(task, workflow, pool)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+
+    def _subprocesses_from_dict(
+        self, dct: dict[str, Any], workflow: Any, top: BpmnWorkflow, pool: ValuePool
+    ) -> None:
+        """Parents before children, as SpiffWorkflow's ``subprocesses_from_dict``."""
+        for task in list(workflow.tasks.values()):
+            if not isinstance(task.task_spec, SubWorkflowTask) or str(task.id) not in dct:
+                continue
+            sub_dct = dct.pop(str(task.id))
+            spec = top.subprocess_specs.get(task.task_spec.spec)
+            sub = BpmnSubWorkflow(spec, task.id, top, deserializing=True)
+            self._tasks_from_dict(sub, sub_dct, pool)
+            self.set_default_attributes(sub, sub_dct)
+            top.subprocesses[task.id] = sub
+            sub.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+            self._subprocesses_from_dict(dct, sub, top, pool)
 
 
 @dataclass(frozen=True)
@@ -69,7 +115,7 @@ class _Serialization:
 
     def spec_to_dict(self, bundle: SpecBundle) -> dict[str, Any]:
         return {
-            "format": STATE_FORMAT,
+            "format": SPEC_FORMAT,
             "spec": self.registry.convert(bundle.spec),
             "subprocess_specs": {
                 name: self.registry.convert(spec) for name, spec in bundle.subprocess_specs.items()
@@ -85,7 +131,7 @@ class _Serialization:
         )
 
     def state_to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        return {"format": STATE_FORMAT, **self.workflow_converter.to_dict(workflow)}
+        return {"format": state_format.STATE_FORMAT, **self.workflow_converter.to_dict(workflow)}
 
     def state_from_dict(self, dct: dict[str, Any], bundle: SpecBundle) -> BpmnWorkflow:
         return self.workflow_converter.restore(dct, bundle)
@@ -130,6 +176,9 @@ class WorkflowRun:
     def __init__(self, workflow: BpmnWorkflow, script_engine: HuiqianScriptEngine) -> None:
         self.workflow = workflow
         self.workflow.script_engine = script_engine
+        self.saved: SavedState | None = None
+        self.saved_variables: dict[str, Any] | None = None
+        self.saved_waits: Any = None  # engine.scheduler.Waits as of the last save
 
     @classmethod
     def start(
@@ -145,13 +194,30 @@ class WorkflowRun:
     def restore(
         cls, bundle: SpecBundle, state: dict[str, Any], script_engine: HuiqianScriptEngine
     ) -> WorkflowRun:
-        return cls(SERIALIZATION.state_from_dict(state, bundle), script_engine)
+        """Rebuild a workflow from ``state``, which the run keeps as its saved state."""
+        run = cls(SERIALIZATION.state_from_dict(state, bundle), script_engine)
+        if state.get("format") == state_format.STATE_FORMAT:  # else the next save is whole
+            run.saved = SavedState(state, run.workflow, SERIALIZATION.registry)
+        return run
 
     def advance(self) -> None:
         self.workflow.do_engine_steps()
 
     def dump(self) -> dict[str, Any]:
         return SERIALIZATION.state_to_dict(self.workflow)
+
+    def changes(self) -> tuple[dict[str, Any], list[Op] | None]:
+        """The state to save and the patch from the last save (None: never saved).
+
+        The returned state is the run's own record of what is saved; callers copy
+        it before handing it to the database.
+        """
+        if self.saved is None:
+            self.saved = SavedState(
+                json.loads(json.dumps(self.dump())), self.workflow, SERIALIZATION.registry
+            )
+            return self.saved.state, None
+        return self.saved.state, self.saved.changes(self.workflow, self.dump)
 
     def ready_human_tasks(self) -> Iterator[Task]:
         return iter(self.workflow.get_tasks(state=TaskState.READY, manual=True))

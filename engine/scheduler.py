@@ -80,12 +80,33 @@ def started_service_tasks(run: WorkflowRun) -> dict[str, Task]:
     }
 
 
-def schedule_waits(uow: SqlUnitOfWork, run: WorkflowRun, instance: Instance, now: datetime) -> None:
+Waits = tuple[frozenset[datetime], frozenset[str], frozenset[str]]
+
+
+def schedule_waits(
+    uow: SqlUnitOfWork,
+    run: WorkflowRun,
+    instance: Instance,
+    now: datetime,
+    known: Waits | None = None,
+) -> Waits:
+    """Reconcile the rows with what ``run`` waits for; returns what that is.
+
+    ``known`` is what the rows were reconciled to at the instance's previous save
+    in this process: when nothing changed, the three reconciling queries are
+    skipped (a co-review answer, for one, changes no wait).
+    """
     waiting = instance.status in ("running", "error") and not run.completed
-    _schedule_timers(uow, due_times(run) if waiting else set(), instance)
-    _schedule_messages(uow, awaited_messages(run) if waiting else set(), instance)
+    timers = due_times(run) if waiting else set()
+    messages = awaited_messages(run) if waiting else set()
     started = started_service_tasks(run) if waiting else {}
+    waits = (frozenset(timers), frozenset(messages), frozenset(started))
+    if waits == known:
+        return waits
+    _schedule_timers(uow, timers, instance)
+    _schedule_messages(uow, messages, instance)
     _schedule_service_tasks(uow, started, instance, now)
+    return waits
 
 
 def _schedule_service_tasks(

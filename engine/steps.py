@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 
-from engine import clock, events
+from engine import clock, events, state_store
 from engine.ambient import step_session
 from engine.context import EngineContext
 from engine.errors import HuiqianError, ScriptError
@@ -38,9 +38,19 @@ def bundle(ctx: EngineContext, uow: SqlUnitOfWork, definition_id: str) -> SpecBu
 
 
 def restore(ctx: EngineContext, uow: SqlUnitOfWork, instance: Instance) -> WorkflowRun:
-    return WorkflowRun.restore(
-        bundle(ctx, uow, instance.definition_id), instance.state, ctx.script_engine
-    )
+    """The instance's workflow: this transaction's, the process's live copy, or from the rows."""
+    run = uow.runs.get(instance.id)
+    if run is None:
+        run = ctx.live_workflows.take(instance.id, instance.version)
+    if run is None:
+        run = WorkflowRun.restore(
+            bundle(ctx, uow, instance.definition_id),
+            state_store.load_state(uow.session, instance),
+            ctx.script_engine,
+        )
+        run.saved_variables = instance.variables
+    uow.runs[instance.id] = run
+    return run
 
 
 def step(ctx: EngineContext, uow: SqlUnitOfWork, action: str, fn: Callable[[], T]) -> T:
@@ -58,9 +68,19 @@ def step(ctx: EngineContext, uow: SqlUnitOfWork, action: str, fn: Callable[[], T
 
 
 def save(
-    ctx: EngineContext, uow: SqlUnitOfWork, run: WorkflowRun, instance: Instance
+    ctx: EngineContext,
+    uow: SqlUnitOfWork,
+    run: WorkflowRun,
+    instance: Instance,
+    *,
+    waits_changed: bool = False,
 ) -> tuple[list[HumanTask], list[HumanTask]]:
-    """Persist a step: state, variables, status, human tasks, timer jobs, message waits."""
+    """Persist a step: state, variables, status, human tasks, timer jobs, message waits.
+
+    ``waits_changed`` says the caller consumed a timer or service-task job, so the
+    wait rows must be reconciled even if the workflow seems to wait as before.
+    Once committed, the run goes back to ``ctx.live_workflows`` for the next step.
+    """
     now = ctx.clock()
     changes = step(
         ctx,
@@ -70,9 +90,14 @@ def save(
             run, instance, uow.tasks, ctx.forms, now, ctx.calendar(instance.jurisdiction)
         ),
     )
-    instance.state = run.dump()
-    instance.variables = run.variables()
+    # Every change to the instance row before any query, so that it is one UPDATE.
+    completing = run.completed and instance.status == "running"
+    if completing:
+        instance.status = "completed"
+        instance.ended_at = now
     instance.updated_at = now
+    ended = instance.status not in state_store.ACTIVE
+    state_store.save(uow.session, instance, run, run.variables(), snapshot=ended)
     created, _cancelled = changes
     for task in created:
         events.record_task(uow, "task.created", task, at=now)
@@ -85,11 +110,17 @@ def save(
                     payload={"task_id": task.id},
                 )
             )
-    if run.completed and instance.status == "running":
-        instance.status = "completed"
-        instance.ended_at = now
+    if completing:
         events.record(
             uow, "instance.completed", events.instance_data(instance), at=now, instance=instance
         )
-    schedule_waits(uow, run, instance, now)
+    known = None if waits_changed else run.saved_waits
+    run.saved_waits = schedule_waits(uow, run, instance, now, known)
+    uow.runs[instance.id] = run
+
+    def keep_live() -> None:
+        if instance.status in state_store.ACTIVE:
+            ctx.live_workflows.put(instance.id, instance.version, run)
+
+    uow.after_commit(f"live:{instance.id}", keep_live)
     return changes

@@ -60,6 +60,16 @@ class _CompletionOnMergedData:
 
 
 WAVES = "huiqian_waves"
+CHANGED = "huiqian_changed"
+
+
+def mark_changed(task: Task) -> None:
+    """Tell incremental persistence (``engine.runtime``) that ``task`` changed in place.
+
+    Merging a child's answer alters the parent's data and internal data without
+    changing its state, the signal the runtime otherwise watches.
+    """
+    task.workflow.top_workflow.__dict__.setdefault(CHANGED, set()).add(task.id)
 
 
 def _finished(task: Task) -> bool:
@@ -76,6 +86,7 @@ class HuiqianParallelMultiInstanceTask(_CompletionOnMergedData, ParallelMultiIns
     def merge_child(self, workflow: Any, child: Task) -> None:
         # The library's parallel merge decides READY itself; only the plain merge is wanted.
         MultiInstanceTask.merge_child(self, workflow, child)
+        mark_changed(child.parent)
         self.settle(child.parent)
 
     def children_complete(self, my_task: Task) -> bool:
@@ -102,6 +113,10 @@ class HuiqianParallelMultiInstanceTask(_CompletionOnMergedData, ParallelMultiIns
 
 class HuiqianSequentialMultiInstanceTask(_CompletionOnMergedData, SequentialMultiInstanceTask):
     """Sequential instances in the order of ``internal_data["remaining"]``, which may change."""
+
+    def merge_child(self, workflow: Any, child: Task) -> None:
+        super().merge_child(workflow, child)
+        mark_changed(child.parent)
 
     def settle(self, my_task: Task) -> None:
         """Decide what the loop does now that its signers changed (not on each answer)."""

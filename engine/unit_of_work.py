@@ -7,7 +7,9 @@ command leaves the database exactly as it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -19,6 +21,9 @@ from engine.repository import (
     TaskRepository,
 )
 
+if TYPE_CHECKING:
+    from engine.runtime import WorkflowRun
+
 
 class SqlUnitOfWork:
     session: Session
@@ -26,6 +31,8 @@ class SqlUnitOfWork:
     instances: InstanceRepository
     tasks: TaskRepository
     audit: AuditRepository
+    runs: dict[str, WorkflowRun]
+    """The workflows this transaction restored, by instance id (``engine.steps.restore``)."""
 
     def __init__(self, db: Database, *, read_only: bool = False) -> None:
         self._db = db
@@ -38,6 +45,8 @@ class SqlUnitOfWork:
         self.instances = InstanceRepository(self.session, row_locks=lock)
         self.tasks = TaskRepository(self.session, row_locks=lock)
         self.audit = AuditRepository(self.session)
+        self.runs = {}
+        self._after_commit: dict[str, Callable[[], None]] = {}
         return self
 
     def __exit__(
@@ -52,6 +61,16 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        callbacks, self._after_commit = self._after_commit, {}
+        for callback in callbacks.values():
+            callback()
+
+    def after_commit(self, key: str, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once the transaction committed (never if it rolls back).
+
+        A later registration under the same key replaces the earlier one.
+        """
+        self._after_commit[key] = callback
 
     def flush(self) -> None:
         self.session.flush()

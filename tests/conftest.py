@@ -32,6 +32,8 @@ os.environ.setdefault("HUIQIAN_ARGON2_TIME_COST", "1")
 # One credential key for every app, worker and service process the suite starts.
 os.environ.setdefault("HUIQIAN_ENCRYPTION_KEY", "dGVzdC1rZXktb2YtdGhlLWh1aXFpYW4tdGVzdHMtMzI=")
 os.environ.setdefault("HUIQIAN_ARGON2_MEMORY_KIB", "1024")
+# Every save is also dumped in full and compared with the incremental patch (engine.state_tracking).
+os.environ.setdefault("HUIQIAN_VERIFY_STATE", "1")
 
 from engine.db import Database  # noqa: E402
 from services import migrations  # noqa: E402

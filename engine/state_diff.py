@@ -1,0 +1,114 @@
+"""Structural diffs of JSON documents, for storing a workflow's state as a patch log.
+
+An instance's state is saved as a snapshot plus a log of patches (see
+``engine.state_store``).  A patch is a list of operations, each a JSON array:
+
+* ``["s", path, value]`` sets the value at ``path`` (a dict key or a list index),
+* ``["d", path]`` deletes a dict key,
+* ``["a", path, items]`` appends items to the list at ``path``,
+* ``["c", path, source]`` sets ``path`` to a copy of the value at path ``source``.
+
+``copy`` lets a new value be written as an old one plus a few operations (see
+``engine.state_tracking``: a task's grown collection is a new pooled value).
+
+``append`` is what keeps a patch small while a collection grows: a multi-instance
+parent gains one merged child and one opinion per answer, and the patch carries
+just that entry rather than the whole list.  Paths are lists of keys, never
+strings, so keys may contain any character.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+Path = list[Any]
+Op = list[Any]
+
+
+def diff(old: Any, new: Any, path: Path | None = None) -> list[Op]:
+    """Operations that turn ``old`` into ``new`` (both plain JSON values)."""
+    ops: list[Op] = []
+    _diff(old, new, path or [], ops)
+    return ops
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON: Python's ``==`` with types, so ``1``, ``1.0`` and ``True`` differ.
+
+    ``==`` rejects in C first; only equal containers holding more than strings are
+    walked again for the types.
+    """
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b) or a != b:
+        return False
+    if kind is dict:
+        if set(map(type, a.values())) <= _STR:
+            return True
+        return all(same(value, b[key]) for key, value in a.items())
+    if kind is list:
+        if set(map(type, a)) <= _STR:
+            return True
+        return all(same(x, y) for x, y in zip(a, b, strict=True))
+    return True
+
+
+_STR = {str}
+
+
+def _diff(old: Any, new: Any, path: Path, ops: list[Op]) -> None:
+    if same(old, new):
+        return
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key, value in new.items():
+            if key in old:
+                _diff(old[key], value, [*path, key], ops)
+            else:
+                ops.append(["s", [*path, key], value])
+        ops.extend(["d", [*path, key]] for key in old if key not in new)
+    elif isinstance(old, list) and isinstance(new, list) and len(new) >= len(old):
+        if same(new[: len(old)], old):
+            ops.append(["a", path, new[len(old) :]])
+        elif len(new) == len(old):
+            for index, (before, after) in enumerate(zip(old, new, strict=True)):
+                _diff(before, after, [*path, index], ops)
+        else:
+            ops.append(["s", path, new])
+    else:
+        ops.append(["s", path, new])
+
+
+def apply(document: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
+    """Apply ``ops`` to ``document`` in place and return it.
+
+    Values are copied in, so later operations never alter an earlier patch's
+    values (which may still be waiting to be written).
+    """
+    for op in ops:
+        kind, path = op[0], op[1]
+        if not path:
+            if kind != "s" or not isinstance(op[2], dict):
+                raise ValueError(f"cannot {kind!r} the document root")
+            document.clear()
+            document.update(copy.deepcopy(op[2]))
+            continue
+        parent = document
+        for key in path[:-1]:
+            parent = parent[key]
+        last = path[-1]
+        if kind == "s":
+            parent[last] = copy.deepcopy(op[2])
+        elif kind == "d":
+            del parent[last]
+        elif kind == "a":
+            parent[last].extend(copy.deepcopy(op[2]))
+        elif kind == "c":
+            source = document
+            for key in op[2]:
+                source = source[key]
+            parent[last] = copy.deepcopy(source)
+        else:
+            raise ValueError(f"unknown patch operation {kind!r}")
+    return document

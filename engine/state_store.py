@@ -1,0 +1,147 @@
+"""An instance's workflow state in the database: a snapshot plus patches.
+
+Each step writes one ``state_patches`` row holding what changed (the
+operations of ``engine.state_diff`` for the workflow state and for the process
+variables), not the whole state again.  When the pending patches outgrow half
+the snapshot (and at least ``COMPACT_FLOOR`` bytes), the step writes a new
+snapshot instead and deletes them: the bytes written per step stay
+proportional to the step's change, the rewrites are amortised, and reading an
+instance costs at most one and a half snapshots.  A finished instance is always
+compacted, so its row alone holds its final state.
+
+``LiveWorkflows`` keeps restored workflows between steps in one process.  An
+entry is taken out while a step uses it and put back only after the step
+committed, tagged with the instance's version; any other version (another
+process advanced the instance) or a failed step means a fresh restore.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from engine import state_diff
+from engine.models import Instance, StatePatch
+from engine.runtime import WorkflowRun
+
+COMPACT_FLOOR = 16 * 1024
+ACTIVE = ("running", "error")
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def load_state(session: Session, instance: Instance) -> dict[str, Any]:
+    """The instance's current state: its snapshot with the pending patches applied."""
+    state = _copy(instance.state)
+    if instance.patch_bytes:
+        query = (
+            select(StatePatch.ops)
+            .where(StatePatch.instance_id == instance.id)
+            .order_by(StatePatch.id)
+        )
+        for ops in session.scalars(query):
+            state_diff.apply(state, ops)
+    return state
+
+
+def save(
+    session: Session,
+    instance: Instance,
+    run: WorkflowRun,
+    variables: dict[str, Any],
+    *,
+    snapshot: bool = False,
+) -> None:
+    """Write the step's changes as a patch, or a new snapshot when one is due.
+
+    ``snapshot`` forces one (the instance ended, or its definition changed).
+    """
+    _state, ops = run.changes()
+    if ops is None or snapshot or not instance.state_bytes or run.saved_variables is None:
+        _snapshot(session, instance, run, variables)
+        run.saved_variables = variables
+        return
+    variable_ops = state_diff.diff(run.saved_variables, variables)
+    run.saved_variables = variables
+    if not ops and not variable_ops:
+        return
+    size = len(json.dumps(ops)) + len(json.dumps(variable_ops))
+    if instance.patch_bytes + size > max(COMPACT_FLOOR, instance.state_bytes // 2):
+        _snapshot(session, instance, run, variables)
+        return
+    patch = StatePatch(instance_id=instance.id, ops=ops, variable_ops=variable_ops, bytes=size)
+    if "patches" in instance.__dict__:  # loaded: keep the collection current
+        instance.patches.append(patch)
+    else:  # not loaded: a later load sees the patch (autoflush) without this SELECT
+        session.add(patch)
+    instance.patch_bytes += size
+    instance.remember_variables(variables)
+
+
+def _snapshot(
+    session: Session, instance: Instance, run: WorkflowRun, variables: dict[str, Any]
+) -> None:
+    assert run.saved is not None
+    text = json.dumps(run.saved.prune())
+    instance.state = json.loads(text)
+    instance.state_bytes = len(text)
+    instance.variables_snapshot = _copy(variables)
+    had_patches, instance.patch_bytes = instance.patch_bytes, 0
+    if had_patches:  # after every change to the row: the DELETE flushes them as one UPDATE
+        session.execute(
+            delete(StatePatch)
+            .where(StatePatch.instance_id == instance.id)
+            .execution_options(synchronize_session=False)
+        )
+    set_committed_value(instance, "patches", [])
+
+
+class LiveWorkflows:
+    """Restored workflows of running instances, by instance id, checked by version.
+
+    Bounded by the number of workflow tasks held (``capacity_tasks``), least
+    recently used first out; 0 turns the cache off.
+    """
+
+    def __init__(self, capacity_tasks: int = 20_000) -> None:
+        self._capacity = capacity_tasks
+        self._items: OrderedDict[str, tuple[int, WorkflowRun, int]] = OrderedDict()
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: str, version: int) -> WorkflowRun | None:
+        """The instance's workflow at ``version``, removed from the cache while in use."""
+        with self._lock:
+            entry = self._items.pop(instance_id, None)
+            if entry is None:
+                return None
+            self._held -= entry[2]
+        cached_version, run, _size = entry
+        return run if cached_version == version else None
+
+    def put(self, instance_id: str, version: int, run: WorkflowRun) -> None:
+        size = len(run.workflow.tasks) + sum(
+            len(sub.tasks) for sub in run.workflow.subprocesses.values()
+        )
+        if size > self._capacity:
+            return
+        with self._lock:
+            old = self._items.pop(instance_id, None)
+            if old is not None:
+                self._held -= old[2]
+            self._items[instance_id] = (version, run, size)
+            self._held += size
+            while self._held > self._capacity:
+                _key, (_version, _run, dropped) = self._items.popitem(last=False)
+                self._held -= dropped
+
+    def __len__(self) -> int:
+        return len(self._items)

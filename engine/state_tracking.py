@@ -1,0 +1,208 @@
+"""What changed in a live workflow since it was last saved, as a patch.
+
+Dumping a whole workflow at every step costs time and bytes in proportion to
+its size: a co-review of N departments has N + 16 tasks, of which one answer
+changes about three.  ``SavedState`` keeps the state as last saved (the
+snapshot with every patch applied, plain JSON) together with a fingerprint of
+each live task, and turns the next save into the operations of
+``engine.state_diff`` for the tasks whose fingerprint moved.
+
+A fingerprint covers what ``TaskConverter.to_dict`` writes: state, spec, last
+state change, triggered flag, parent, children, and a shallow shape of ``data`` and
+``internal_data`` (every key with its scalar value, or the identity and length
+of a container).  What changes a task *in place* below that shape is reported
+explicitly: multi-instance merges call ``engine.task_specs.mark_changed``.
+With ``HUIQIAN_VERIFY_STATE=1`` (the test suite sets it) every save is also
+dumped in full and compared with the patched state, so a change the
+fingerprints miss fails loudly instead of being lost.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnSubWorkflow, BpmnWorkflow
+from SpiffWorkflow.task import Task
+
+from engine import state_diff, state_format
+from engine.state_format import ValuePool
+from engine.task_specs import CHANGED
+
+VERIFY_ENV = "HUIQIAN_VERIFY_STATE"
+_SCALARS = (str, int, float, bool, type(None))
+_DERIVE_ABOVE = 512  # bytes of JSON; smaller new values are written whole
+_WORKFLOW_KEYS = ("data", "correlations", "last_task", "success", "completed", "root")
+
+
+class StateMismatch(AssertionError):
+    """The patched state differs from a full dump: a change escaped the fingerprints."""
+
+
+def _json(value: Any) -> Any:
+    """An independent plain-JSON copy (tuples become lists, as in the database)."""
+    return json.loads(json.dumps(value))
+
+
+def _leaf(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        return value
+    if isinstance(value, dict | list | tuple | set):
+        return (id(value), len(value))
+    return id(value)
+
+
+def _shape(mapping: dict[str, Any]) -> tuple[Any, ...]:
+    return (id(mapping), *((key, _leaf(value)) for key, value in mapping.items()))
+
+
+def fingerprint(task: Task) -> tuple[Any, ...]:
+    return (
+        task.state,
+        id(task.task_spec),
+        task.last_state_change,
+        task.triggered,
+        task._parent,
+        tuple(task._children),
+        _shape(task.data),
+        _shape(task.internal_data),
+    )
+
+
+def _workflows(workflow: BpmnWorkflow) -> list[tuple[list[Any], BpmnWorkflow | BpmnSubWorkflow]]:
+    """The top workflow and each subprocess, with its path in the saved state."""
+    found: list[tuple[list[Any], BpmnWorkflow | BpmnSubWorkflow]] = [([], workflow)]
+    found += [(["subprocesses", str(key)], sub) for key, sub in workflow.subprocesses.items()]
+    return found
+
+
+class SavedState:
+    """The state as saved, and how to describe the live workflow's changes against it."""
+
+    def __init__(self, state: dict[str, Any], workflow: BpmnWorkflow, registry: Any) -> None:
+        self.state = state
+        self._registry = registry
+        self._prints: dict[UUID, tuple[Any, ...]] = {}
+        self._verify = os.environ.get(VERIFY_ENV) == "1"
+        self._text = json.dumps(state) if self._verify else ""
+        for _path, sub in _workflows(workflow):
+            for task in sub.tasks.values():
+                self._prints[task.id] = fingerprint(task)
+        workflow.__dict__.pop(CHANGED, None)
+
+    def changes(
+        self, workflow: BpmnWorkflow, full_dump: Callable[[], dict[str, Any]]
+    ) -> list[state_diff.Op]:
+        """Operations from the saved state to ``workflow``'s; the saved state moves along.
+
+        ``full_dump`` is only called in verify mode.
+        """
+        touched: set[UUID] = workflow.__dict__.pop(CHANGED, set())
+        pool = ValuePool(self._registry, {}, known=self.state["values"])
+        derived: dict[str, str] = {}
+        ops: list[state_diff.Op] = []
+        saved_subs = self.state["subprocesses"]
+        live = _workflows(workflow)
+        for path, sub in live:
+            saved = self.state if not path else saved_subs.get(path[1])
+            if saved is None:
+                ops.append(["s", path, _json(state_format.subworkflow_to_dict(sub, pool))])
+                self._remember(sub)
+            else:
+                self._workflow_changes(sub, saved, path, touched, pool, derived, ops)
+        live_keys = {path[1] for path, _sub in live if path}
+        ops += [["d", ["subprocesses", key]] for key in saved_subs if key not in live_keys]
+        events = _json(self._registry.convert(workflow.bpmn_events))
+        ops += state_diff.diff(self.state.get("bpmn_events"), events, ["bpmn_events"])
+        ops[:0] = self._new_values(_json(pool.values), derived)
+        state_diff.apply(self.state, ops)
+        if self._verify:
+            self._check(ops, full_dump)
+        return ops
+
+    def _remember(self, sub: BpmnWorkflow | BpmnSubWorkflow) -> None:
+        for task in sub.tasks.values():
+            self._prints[task.id] = fingerprint(task)
+
+    def _workflow_changes(
+        self,
+        sub: BpmnWorkflow | BpmnSubWorkflow,
+        saved: dict[str, Any],
+        path: list[Any],
+        touched: set[UUID],
+        pool: ValuePool,
+        derived: dict[str, str],
+        ops: list[state_diff.Op],
+    ) -> None:
+        """Add ``sub``'s changes to ``ops``; ``derived`` maps new values to the values
+        their keys held before."""
+        attributes = _json(state_format.workflow_attributes(sub, self._registry))
+        for key in _WORKFLOW_KEYS:
+            ops += state_diff.diff(saved.get(key), attributes[key], [*path, key])
+        saved_tasks = saved["tasks"]
+        live_keys = set()
+        kept = 0
+        for task_id, task in sub.tasks.items():
+            key = str(task_id)
+            live_keys.add(key)
+            known = key in saved_tasks
+            kept += known
+            mark = fingerprint(task)
+            if known and self._prints.get(task_id) == mark and task_id not in touched:
+                continue
+            self._prints[task_id] = mark
+            dumped = _json(state_format.task_to_dict(task, pool))
+            if known:
+                before = saved_tasks[key]["data"]
+                for name, ref in dumped["data"].items():
+                    if ref in pool.values and before.get(name) not in (None, ref):
+                        derived.setdefault(ref, before[name])
+                ops += state_diff.diff(saved_tasks[key], dumped, [*path, "tasks", key])
+            else:
+                ops.append(["s", [*path, "tasks", key], dumped])
+        if kept != len(saved_tasks):
+            for key in [key for key in saved_tasks if key not in live_keys]:
+                ops.append(["d", [*path, "tasks", key]])
+                self._prints.pop(UUID(key), None)
+
+    def _new_values(self, values: dict[str, Any], derived: dict[str, str]) -> list[state_diff.Op]:
+        """Operations adding new pooled values: a grown collection as its old value
+        plus the difference, when that is shorter than the whole."""
+        ops: list[state_diff.Op] = []
+        for ref, value in values.items():
+            whole: list[state_diff.Op] = [["s", ["values", ref], value]]
+            source = derived.get(ref)
+            if source is not None and len(json.dumps(value)) > _DERIVE_ABOVE:
+                target = ["values", ref]
+                edits = state_diff.diff(self.state["values"][source], value, target)
+                copied = [["c", target, ["values", source]], *edits]
+                if len(json.dumps(copied)) < len(json.dumps(whole)) // 2:
+                    whole = copied
+            ops += whole
+        return ops
+
+    def prune(self) -> dict[str, Any]:
+        """Drop pooled values no task refers to any more (before a snapshot); the state."""
+        used = state_format.referenced(self.state)
+        values = self.state["values"]
+        for ref in [ref for ref in values if ref not in used]:
+            del values[ref]
+        if self._verify:
+            self._text = json.dumps(self.state)
+        return self.state
+
+    def _check(self, ops: list[state_diff.Op], full_dump: Callable[[], dict[str, Any]]) -> None:
+        """Verify mode: the previous save plus this patch must equal a full dump."""
+        rebuilt = state_diff.apply(json.loads(self._text), _json(ops))
+        expected = _json(full_dump())
+        for state in (rebuilt, self.state):
+            # The saved pool may still hold values no task uses (until ``prune``).
+            values = state["values"]
+            pooled = {ref: values.get(ref) for ref in expected["values"]}
+            wrong = state_diff.diff(expected, {**state, "values": pooled})
+            if wrong:
+                raise StateMismatch(f"incremental state differs from a full dump: {wrong[:5]}")
+        self._text = json.dumps(self.state)

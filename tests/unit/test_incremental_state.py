@@ -1,0 +1,172 @@
+"""Incremental saves (engine.state_tracking, engine.state_format): what a step writes.
+
+A parallel multi-instance over N reviewers, each task carrying an N-long roster, as
+a co-review does.  Every answer's patch, applied to the previous save, must give
+exactly the full dump, and its size must not grow with N.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+
+from engine import state_diff
+from engine.process_parser import Dependencies, parse_bpmn
+from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
+from engine.sandbox import HuiqianScriptEngine, create_script_engine
+from engine.state_tracking import StateMismatch
+
+NO_DEPENDENCIES = Dependencies(
+    process_xml=lambda key: None, decision_xml=lambda key: None, handlers=frozenset()
+)
+
+REVIEW_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:huiqian="http://huiqian.dev/schema/bpmn/1.0"
+                  id="review_definitions" targetNamespace="http://huiqian.dev/bpmn">
+  <bpmn:process id="review" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="to_review" sourceRef="start" targetRef="review_task"/>
+    <bpmn:userTask id="review_task" huiqian:candidateDepartments="${reviewer}">
+      <bpmn:multiInstanceLoopCharacteristics>
+        <bpmn:loopDataInputRef>reviewers</bpmn:loopDataInputRef>
+        <bpmn:loopDataOutputRef>opinions</bpmn:loopDataOutputRef>
+        <bpmn:inputDataItem id="reviewer" name="reviewer"/>
+        <bpmn:outputDataItem id="opinion" name="opinion"/>
+      </bpmn:multiInstanceLoopCharacteristics>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="to_tally" sourceRef="review_task" targetRef="tally"/>
+    <bpmn:scriptTask id="tally">
+      <bpmn:script>approved = len([o for o in opinions if o == 'approve'])</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:sequenceFlow id="to_end" sourceRef="tally" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture(scope="module")
+def script_engine() -> HuiqianScriptEngine:
+    return create_script_engine()
+
+
+@pytest.fixture(scope="module")
+def bundle() -> SpecBundle:
+    (process,) = parse_bpmn(REVIEW_BPMN, "review.bpmn", NO_DEPENDENCIES)
+    return SpecBundle(process.spec, process.subprocess_specs)
+
+
+def _start(bundle: SpecBundle, engine: HuiqianScriptEngine, n: int) -> WorkflowRun:
+    roster = [f"department-{i:04d}" for i in range(n)]
+    return WorkflowRun.start(bundle, {"roster": roster, "reviewers": list(roster)}, engine)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _answer(run: WorkflowRun) -> None:
+    task = next(run.ready_human_tasks())
+    run.complete(str(task.id), {"opinion": "approve", "completed_by": "officer"})
+
+
+def _without_unused_values(state: dict[str, Any], like: dict[str, Any]) -> dict[str, Any]:
+    return {**state, "values": {ref: state["values"][ref] for ref in like["values"]}}
+
+
+def test_each_patch_applied_to_the_last_save_gives_the_full_dump(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    run = _start(bundle, script_engine, 12)
+    snapshot, ops = run.changes()
+    assert ops is None, "the first save is a whole state"
+    stored = _json(snapshot)
+    while not run.completed:
+        _answer(run)
+        _state, ops = run.changes()
+        assert ops is not None
+        stored = state_diff.apply(stored, _json(ops))
+        full = _json(run.dump())
+        assert _without_unused_values(stored, full) == full
+    assert run.variables()["approved"] == 12
+
+
+def _patch_sizes(bundle: SpecBundle, engine: HuiqianScriptEngine, n: int) -> list[int]:
+    """Bytes of each answer's patch, in order, over a whole review."""
+    run = _start(bundle, engine, n)
+    run.changes()
+    sizes = []
+    while not run.completed:
+        _answer(run)
+        sizes.append(len(json.dumps(run.changes()[1])))
+    return sizes
+
+
+def test_a_patch_grows_neither_with_the_reviewers_nor_with_the_answers(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    """The opinions collection grows by one answer a step; its patch must not."""
+    small = _patch_sizes(bundle, script_engine, 20)
+    large = _patch_sizes(bundle, script_engine, 150)
+    first, last = sum(large[:10]) / 10, sum(large[-11:-1]) / 10  # the final step ends it all
+    assert last <= 1.5 * first, (first, last)
+    assert sum(large[:-1]) / 149 <= 1.5 * sum(small[:-1]) / 19, "the mean patch"
+
+
+def test_the_roster_every_task_carries_is_saved_once(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    run = _start(bundle, script_engine, 300)
+    text = json.dumps(run.dump())
+    # Once in the pooled roster and once in the pooled reviewers collection.
+    assert text.count('"department-0299"') == 2
+    restored = WorkflowRun.restore(bundle, _json(run.dump()), script_engine)
+    tasks = list(restored.ready_human_tasks())
+    assert len(tasks) == 300
+    assert tasks[0].data["roster"] == tasks[1].data["roster"]
+    assert tasks[0].data["roster"] is not tasks[1].data["roster"], "each task owns its data"
+
+
+def test_a_change_that_escapes_the_fingerprints_fails_loudly(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    """Verify mode (HUIQIAN_VERIFY_STATE=1, set for the suite) compares every save."""
+    run = _start(bundle, script_engine, 5)
+    run.changes()
+    waiting = next(run.ready_human_tasks())
+    waiting.data["roster"][0] = "renamed"  # in place: same list, same length, same state
+    with pytest.raises(StateMismatch):
+        run.changes()
+
+
+def _format_1(run: WorkflowRun) -> dict[str, Any]:
+    """A state as the engine saved it before pooling: SpiffWorkflow's task deltas."""
+    converter = BpmnWorkflowConverter(type(run.workflow), SERIALIZATION.registry)
+    state = WorkflowConverter.to_dict(converter, run.workflow)
+    state["subprocesses"] = converter.mapping_to_dict(run.workflow.subprocesses)
+    state["bpmn_events"] = []
+    return _json({"format": 1, **state})
+
+
+def test_a_state_of_format_1_is_read_and_saved_whole_next(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    original = _start(bundle, script_engine, 4)
+    _answer(original)
+    old = _format_1(original)
+    assert "values" not in old and all("delta" in task for task in old["tasks"].values())
+
+    run = WorkflowRun.restore(bundle, old, script_engine)
+    assert run.saved is None
+    assert [t.data for t in run.ready_human_tasks()] == [
+        t.data for t in original.ready_human_tasks()
+    ]
+    state, ops = run.changes()
+    assert ops is None and state["format"] == 2
+    while not run.completed:
+        _answer(run)
+    assert run.variables()["approved"] == 4

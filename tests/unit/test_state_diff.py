@@ -1,0 +1,58 @@
+"""Structural diffs: applying ``diff(old, new)`` to ``old`` gives ``new``, with small patches."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from engine import state_diff
+
+CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
+    ("equal", {"a": 1, "b": [1, 2]}, {"a": 1, "b": [1, 2]}),
+    ("set and delete keys", {"a": 1, "b": 2}, {"a": 1, "c": 3}),
+    ("nested change", {"t": {"x": {"state": 16}}}, {"t": {"x": {"state": 64}}}),
+    ("append", {"merged": ["a", "b"]}, {"merged": ["a", "b", "c", "d"]}),
+    ("edit in place", {"l": [{"k": 1}, {"k": 2}]}, {"l": [{"k": 1}, {"k": 3}]}),
+    ("shrink", {"l": [1, 2, 3]}, {"l": [1]}),
+    ("type change", {"v": [1]}, {"v": {"0": 1}}),
+    ("bool is not int", {"v": 1}, {"v": True}),
+    ("int is not float", {"v": 1}, {"v": 1.0}),
+    ("keys of any text", {"a/b": {"~0": 1}}, {"a/b": {"~0": 2, "": None}}),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
+def test_applying_the_diff_gives_the_new_document(old: dict[str, Any], new: dict[str, Any]) -> None:
+    ops = state_diff.diff(old, new)
+    # Through JSON, as the database stores the patch.
+    patched = state_diff.apply(copy.deepcopy(old), json.loads(json.dumps(ops)))
+    assert patched == new
+    assert [type(v) for v in patched.values()] == [type(v) for v in new.values()]
+    assert (ops == []) == state_diff.same(old, new)
+
+
+def test_a_growing_list_costs_only_its_new_items() -> None:
+    old = {"merged": [f"task-{i}" for i in range(1000)], "state": 8}
+    new = {"merged": [*old["merged"], "task-1000"], "state": 8}
+    assert state_diff.diff(old, new) == [["a", ["merged"], ["task-1000"]]]
+
+
+def test_applied_values_are_copies() -> None:
+    """A later patch editing the document must not edit an earlier patch's value."""
+    value = {"opinions": ["hrss"]}
+    ops = [["s", ["data"], value]]
+    document = state_diff.apply({}, ops)
+    state_diff.apply(document, [["a", ["data", "opinions"], ["fin"]]])
+    assert value == {"opinions": ["hrss"]}
+    assert document == {"data": {"opinions": ["hrss", "fin"]}}
+
+
+@pytest.mark.parametrize(
+    "ops", [[["x", ["a"], 1]], [["a", [], [1]]], [["d", []]]], ids=["unknown", "append", "delete"]
+)
+def test_malformed_operations_are_refused(ops: list[Any]) -> None:
+    with pytest.raises(ValueError):
+        state_diff.apply({"a": 1}, ops)
