@@ -130,7 +130,8 @@ class Instance(Base):
     # of the patches written since (``engine.state_store``); read them through
     # ``variables`` and ``engine.state_store.load_state``.
     variables_snapshot: Mapped[dict[str, Any]] = mapped_column("variables", JSON, default=dict)
-    state: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # Deferred: a step whose workflow is live in the process never reads it.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     state_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     patch_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)

@@ -75,8 +75,10 @@ def started_service_tasks(run: WorkflowRun) -> dict[str, Task]:
     """Asynchronous service tasks that wait for the job worker, by task id."""
     return {
         str(task.id): task
-        for task in run.workflow.get_tasks(state=TaskState.STARTED)
-        if isinstance(task.task_spec, HuiqianServiceTask) and task.task_spec.is_async
+        for task in run.all_tasks()
+        if task._state == TaskState.STARTED
+        and isinstance(task.task_spec, HuiqianServiceTask)
+        and task.task_spec.is_async
     }
 
 

@@ -32,6 +32,18 @@ def _raise(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def plain_json(value: Any, registry: Any) -> Any:
+    """``value`` as fresh plain-JSON objects (dates and the like in the registry's form).
+
+    Plain data goes through the C encoder alone, several times faster than the
+    registry's converter, which only values of other types need.
+    """
+    try:
+        return json.loads(json.dumps(value, default=_raise))
+    except (TypeError, ValueError):
+        return json.loads(json.dumps(registry.convert(value)))
+
+
 class ValuePool:
     """Converts task data to refs into a pool of JSON values (and back)."""
 
@@ -71,6 +83,7 @@ def referenced(state: dict[str, Any]) -> set[str]:
 
 
 def task_to_dict(task: Task, pool: ValuePool) -> dict[str, Any]:
+    """The task's saved form, as fresh plain JSON."""
     return {
         "id": str(task.id),
         "parent": str(task._parent) if task.parent is not None else None,
@@ -79,7 +92,7 @@ def task_to_dict(task: Task, pool: ValuePool) -> dict[str, Any]:
         "state": task.state,
         "task_spec": task.task_spec.name,
         "triggered": task.triggered,
-        "internal_data": pool.registry.convert(task.internal_data),
+        "internal_data": plain_json(task.internal_data, pool.registry),
         "data": pool.refs(task.data),
     }
 

@@ -34,6 +34,7 @@ from engine.task_specs import (
     WAVES,
     HuiqianParallelMultiInstanceTask,
     HuiqianSequentialMultiInstanceTask,
+    mark_changed,
 )
 
 LoopSpec = HuiqianParallelMultiInstanceTask | HuiqianSequentialMultiInstanceTask
@@ -154,6 +155,7 @@ def add(loop: Task, keys: list[str], position: Position) -> None:
         raise InvalidInput("a sequential review has one signer at a time: add before or after")
     for key in keys:
         collection[key] = key
+    mark_changed(loop)  # the collection changed in place
     if sequential:
         _add_in_turn(loop, keys, position)
     else:
@@ -207,6 +209,7 @@ def remove(loop: Task, key: str) -> None:
         waves = [[k for k in wave if k != key] for wave in loop.internal_data.get(WAVES, [])]
         loop.internal_data[WAVES] = [wave for wave in waves if wave]
     del collection[key]
+    mark_changed(loop)
 
 
 def reopen(loop: Task, child: Task) -> None:
@@ -223,6 +226,7 @@ def reopen(loop: Task, child: Task) -> None:
     ]
     if spec.data_output is not None:
         spec.data_output.get(loop).pop(key, None)
+        mark_changed(loop)
     if isinstance(spec, HuiqianSequentialMultiInstanceTask):
         _add_in_turn(loop, [key], Position.BEFORE)
     else:
