@@ -13,6 +13,7 @@ from engine.context import EngineContext
 from engine.db import Database
 from engine.jurisdictions import load_all
 from engine.secret_box import SecretBox
+from engine.state_store import LiveWorkflows
 from services import api as api_routes
 from services import config as settings
 from services import json_limits, metrics, problems, security_headers, structured_logs, ui
@@ -39,6 +40,7 @@ def build_engine_context(config: dict[str, Any]) -> EngineContext:
         handlers=registry.names(),
         call_handler=registry.call,
         forms=forms.get,
+        live_workflows=LiveWorkflows(config["HUIQIAN_LIVE_WORKFLOW_TASKS"]),
     )
 
 

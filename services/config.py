@@ -7,12 +7,14 @@
 | HUIQIAN_SECRET_KEY | session-cookie signing key | generated once into the data directory |
 | HUIQIAN_ENCRYPTION_KEY | seals stored credentials (base64url, 32 bytes) | generated, data dir |
 | HUIQIAN_TOKEN_TTL_SECONDS | bearer-token lifetime | 28800 (8 h) |
+| HUIQIAN_LIVE_WORKFLOW_TASKS | workflow tasks kept live between steps, per process; 0: off | 20000 |
 | HUIQIAN_JURISDICTIONS_DIR | extra jurisdiction packs (os.pathsep-separated) | none |
 | HUIQIAN_DEMO_PASSWORD | password of the demo users | huiqian-demo |
 | HUIQIAN_LIBRARY_DIR | the process library (BPMN, DMN, forms) | bpmn/ of the source tree |
 | HUIQIAN_ARGON2_TIME_COST, HUIQIAN_ARGON2_MEMORY_KIB | password-hash cost | argon2-cffi defaults |
 | HUIQIAN_METRICS_TOKEN | bearer token of GET /metrics (services/metrics.py) | none: admins only |
 | HUIQIAN_LOG_FORMAT, HUIQIAN_LOG_LEVEL | json or text logs; level (structured_logs) | json, INFO |
+| HUIQIAN_JOB_RETENTION_DAYS | days done jobs are kept before workers prune them; 0 keeps them | 7 |
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "HUIQIAN_DATA_DIR": data_dir,
         "HUIQIAN_DATABASE_URL": os.environ.get("HUIQIAN_DATABASE_URL") or sqlite_url(data_dir),
         "HUIQIAN_TOKEN_TTL_SECONDS": int(os.environ.get("HUIQIAN_TOKEN_TTL_SECONDS", 8 * 3600)),
+        "HUIQIAN_JOB_RETENTION_DAYS": float(os.environ.get("HUIQIAN_JOB_RETENTION_DAYS") or 7),
+        "HUIQIAN_LIVE_WORKFLOW_TASKS": int(os.environ.get("HUIQIAN_LIVE_WORKFLOW_TASKS", 20_000)),
         "HUIQIAN_LIBRARY_DIR": Path(os.environ.get("HUIQIAN_LIBRARY_DIR") or LIBRARY_DIR),
         "API_TITLE": "Huiqian API",
         "API_VERSION": "v1",

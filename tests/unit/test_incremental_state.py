@@ -17,6 +17,7 @@ from engine import state_diff
 from engine.process_parser import Dependencies, parse_bpmn
 from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
 from engine.sandbox import HuiqianScriptEngine, create_script_engine
+from engine.state_store import LiveWorkflows
 from engine.state_tracking import StateMismatch
 
 NO_DEPENDENCIES = Dependencies(
@@ -170,3 +171,32 @@ def test_a_state_of_format_1_is_read_and_saved_whole_next(
     while not run.completed:
         _answer(run)
     assert run.variables()["approved"] == 4
+
+
+def test_live_workflows_hand_out_only_the_version_asked_for(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    live = LiveWorkflows(capacity_tasks=100)
+    run = _start(bundle, script_engine, 3)
+    live.put("i1", 5, run)
+    assert live.take("i1", 6) is None, "another process moved the instance on"
+    assert live.take("i1", 5) is None, "a stale entry is dropped, not kept"
+    live.put("i1", 6, run)
+    assert live.take("i1", 6) is run
+    assert live.take("i1", 6) is None, "taken out while a step uses it"
+
+
+def test_live_workflows_keep_within_their_task_budget(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    runs = [_start(bundle, script_engine, 3) for _ in range(3)]
+    size = len(runs[0].workflow.tasks)
+    live = LiveWorkflows(capacity_tasks=2 * size)
+    for number, run in enumerate(runs):
+        live.put(f"i{number}", 1, run)
+    assert len(live) == 2
+    assert live.take("i0", 1) is None, "the least recently used went first"
+    assert live.take("i2", 1) is runs[2]
+    off = LiveWorkflows(capacity_tasks=0)
+    off.put("i", 1, runs[0])
+    assert len(off) == 0

@@ -1,0 +1,156 @@
+"""Live workflows and incremental state (engine.state_store) across steps and processes.
+
+* A step that fails after SpiffWorkflow changed the workflow leaves nothing of it
+  in the process's live workflows: the next try starts from the committed state.
+* Two service processes taking turns on one co-review each find their live copy
+  stale (the instance's version moved), restore from snapshot plus patches, and
+  agree on every answer; a finished instance keeps its final state as a snapshot
+  with no patches left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from engine import state_store
+from engine.consistency import problems
+from engine.db import Database
+from engine.models import Instance, StatePatch
+from services.demo import seed_demo_users
+from tests.api_helpers import (
+    complete,
+    dispose,
+    get_instance,
+    make_app,
+    ok,
+    open_tasks,
+    problem,
+    start,
+    token_headers,
+)
+from tests.conftest import DEMO_PASSWORD
+from tests.jurisdiction_factory import write_synthetic_pack
+
+N = 12
+CO_REVIEW = Path(__file__).resolve().parents[2] / "bpmn" / "co_review.bpmn"
+DIVIDE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:huiqian="http://huiqian.dev/schema/bpmn/1.0"
+                  id="divide_definitions" targetNamespace="http://huiqian.dev/bpmn">
+  <bpmn:process id="divide" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
+    <bpmn:userTask id="ask" name="divisor" huiqian:candidateDepartments="hrss"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="ask" targetRef="compute"/>
+    <bpmn:scriptTask id="compute"><bpmn:script>share = 10 / divisor</bpmn:script></bpmn:scriptTask>
+    <bpmn:sequenceFlow id="f3" sourceRef="compute" targetRef="check"/>
+    <bpmn:userTask id="check" name="check" huiqian:candidateDepartments="fin"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def _upload(client: FlaskClient, content: bytes, filename: str) -> None:
+    response = client.post(
+        "/api/v1/definitions",
+        headers=token_headers(client, "designer"),
+        data={"file": (BytesIO(content), filename)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (200, 201), response.get_json()
+
+
+def test_a_failed_step_leaves_no_half_run_workflow_behind(
+    client: FlaskClient, login: Callable[[str], dict[str, str]]
+) -> None:
+    _upload(client, DIVIDE, "divide.bpmn")
+    instance = start(client, login("baoji.hrss"), key="divide", jurisdiction="baoji")
+    (ask,) = open_tasks(client, login("baoji.hrss"), instance_id=instance["id"])
+
+    # SpiffWorkflow completes "ask" and fails in "compute": nothing of it may stay.
+    problem(complete(client, login("baoji.hrss"), ask["id"], {"divisor": 0}), 422, "script-error")
+    after_failure = get_instance(client, login("admin"), instance["id"])
+    assert after_failure["version"] == instance["version"]
+
+    ok(complete(client, login("baoji.hrss"), ask["id"], {"divisor": 4}))
+    (check,) = open_tasks(client, login("baoji.fin"), instance_id=instance["id"])
+    assert check["bpmn_id"] == "check"
+    assert get_instance(client, login("admin"), instance["id"])["variables"]["share"] == 2.5
+
+
+@pytest.fixture
+def two_services(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[FlaskClient, FlaskClient]]:
+    """Two applications (own engine context, own live workflows) on one database."""
+    packs = tmp_path / "packs"
+    write_synthetic_pack(packs, N)
+    monkeypatch.setenv("HUIQIAN_JURISDICTIONS_DIR", str(packs))
+    apps: list[Flask] = [make_app(database.url, tmp_path / name) for name in ("a", "b")]
+    seed_demo_users(apps[0].extensions["huiqian.engine"], DEMO_PASSWORD)
+    yield apps[0].test_client(), apps[1].test_client()
+    for app in apps:
+        dispose(app)
+
+
+def _patches(database: Database, instance_id: str) -> tuple[int, int, int]:
+    """(state_bytes, patch_bytes, patch rows) of the instance."""
+    with database.read_session() as session:
+        instance = session.get(Instance, instance_id)
+        assert instance is not None
+        rows = session.scalar(select(func.count()).where(StatePatch.instance_id == instance_id))
+        return instance.state_bytes, instance.patch_bytes, rows or 0
+
+
+@pytest.mark.parametrize("floor", [state_store.COMPACT_FLOOR, 0], ids=["default", "eager"])
+def test_two_processes_take_turns_on_one_co_review(
+    two_services: tuple[FlaskClient, FlaskClient],
+    database: Database,
+    monkeypatch: pytest.MonkeyPatch,
+    floor: int,
+) -> None:
+    monkeypatch.setattr(state_store, "COMPACT_FLOOR", floor)
+    first, second = two_services
+    _upload(first, CO_REVIEW.read_bytes(), "co_review.bpmn")
+    integrator = token_headers(first, "integrator")
+    variables: dict[str, Any] = {"jurisdiction": "synthetic", "measure": "(一)"}
+    instance = start(first, integrator, key="co_review", variables=variables)
+    admin = token_headers(first, "admin")
+    review = {
+        t["department"]: t
+        for t in open_tasks(first, admin, instance_id=instance["id"], page_size=100)
+    }
+    assert len(review) == N
+
+    patched_steps = 0
+    for turn, department in enumerate(sorted(review)):
+        client = (first, second)[turn % 2]
+        officer = token_headers(client, f"synthetic.{department}")
+        answer = {"decision": "approve", "opinion": f"{department} 同意"}
+        ok(complete(client, officer, review[department]["id"], answer))
+        seen = [get_instance(c, admin, instance["id"])["variables"] for c in (first, second)]
+        assert seen[0] == seen[1]
+        if turn < N - 1:
+            # The variables are the data of the task finished last: this answer.
+            assert seen[0]["answer"]["opinion"] == answer["opinion"]
+            state_bytes, patch_bytes, rows = _patches(database, instance["id"])
+            assert patch_bytes <= max(floor, state_bytes // 2)
+            patched_steps += rows > 0
+
+    final = get_instance(second, admin, instance["id"])
+    assert final["status"] == "completed"
+    assert final["variables"]["result"] == "approved"
+    assert len(final["variables"]["opinions"]) == N
+    assert _patches(database, instance["id"])[1:] == (0, 0), "a finished instance is a snapshot"
+    assert patched_steps > 0, "steps wrote patches, not whole states"
+    assert problems(database) == []
