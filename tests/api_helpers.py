@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -13,7 +14,9 @@ from werkzeug.test import TestResponse
 from engine import jobs
 from engine.identity import Role, create_user
 from services.app import create_app
+from services.demo import seed_demo_users
 from tests.conftest import DEMO_PASSWORD, FIXTURES
+from tests.jurisdiction_factory import write_synthetic_pack
 
 PROBLEM_BASE = "https://huiqian.dev/problems/"
 TWO_LANES = FIXTURES / "two_lanes.bpmn"
@@ -25,6 +28,22 @@ def make_app(database_url: str, data_dir: Path) -> Flask:
     return create_app(
         {"TESTING": True, "HUIQIAN_DATA_DIR": data_dir, "HUIQIAN_DATABASE_URL": database_url}
     )
+
+
+def app_with_synthetic_pack(
+    database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch, departments: int
+) -> Flask:
+    """A new application with demo users that also loads pack ``synthetic`` of ``departments``.
+
+    The pack goes to ``<data_dir>/packs`` and is found through HUIQIAN_JURISDICTIONS_DIR, as an
+    installation's extra packs are (``tests.jurisdiction_factory``).
+    """
+    packs = data_dir / "packs"
+    write_synthetic_pack(packs, departments)
+    monkeypatch.setenv("HUIQIAN_JURISDICTIONS_DIR", str(packs))
+    app = make_app(database_url, data_dir / "data")
+    seed_demo_users(app.extensions["huiqian.engine"], DEMO_PASSWORD)
+    return app
 
 
 def dispose(app: Flask) -> None:

@@ -17,11 +17,16 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from engine.db import Database
-from services.app import create_app
-from services.demo import seed_demo_users
-from tests.api_helpers import complete, get_instance, ok, open_tasks, problem, start, tasks
-from tests.conftest import DEMO_PASSWORD
-from tests.jurisdiction_factory import write_synthetic_pack
+from tests.api_helpers import (
+    app_with_synthetic_pack,
+    complete,
+    get_instance,
+    ok,
+    open_tasks,
+    problem,
+    start,
+    tasks,
+)
 
 Users = Callable[[str], dict[str, str]]
 
@@ -245,18 +250,7 @@ def test_invalid_start_is_422_and_starts_nothing(
 class TestSyntheticJurisdiction:
     @pytest.fixture
     def app(self, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
-        packs = tmp_path / "packs"
-        write_synthetic_pack(packs, 20)
-        monkeypatch.setenv("HUIQIAN_JURISDICTIONS_DIR", str(packs))
-        app = create_app(
-            {
-                "TESTING": True,
-                "HUIQIAN_DATA_DIR": tmp_path / "data",
-                "HUIQIAN_DATABASE_URL": database.url,
-            }
-        )
-        seed_demo_users(app.extensions["huiqian.engine"], DEMO_PASSWORD)
-        return app
+        return app_with_synthetic_pack(database.url, tmp_path, monkeypatch, 20)
 
     def test_twenty_department_pack_runs_a_co_review_to_approval(
         self, client: FlaskClient, users: Users, co_review: dict[str, Any]
@@ -311,7 +305,9 @@ def test_invalid_opinion_is_422_naming_the_field_and_changes_nothing(
 def test_an_approval_without_opinion_never_carries_a_callers_leftover_opinion(
     client: FlaskClient, users: Users, co_review: dict[str, Any]
 ) -> None:
-    instance = start_co_review(client, users, "baoji", departments=["fin"], opinion="发起方的旧意见")
+    instance = start_co_review(
+        client, users, "baoji", departments=["fin"], opinion="发起方的旧意见"
+    )
     task = review_tasks(client, users, instance["id"])["fin"]
     ok(complete(client, users("baoji.fin"), task["id"], {"decision": "approve"}))
     finished = get_instance(client, users("admin"), instance["id"])

@@ -26,11 +26,16 @@ from engine import repository
 from engine.db import Database
 from engine.human_tasks import ROSTER_SIZED_VARIABLES
 from engine.models import HumanTask
-from services.app import create_app
-from services.demo import seed_demo_users
-from tests.api_helpers import complete, get_instance, ok, problem, start, tasks
-from tests.conftest import DEMO_PASSWORD
-from tests.jurisdiction_factory import write_synthetic_pack
+from tests.api_helpers import (
+    app_with_synthetic_pack,
+    complete,
+    dispose,
+    get_instance,
+    ok,
+    problem,
+    start,
+    tasks,
+)
 
 Users = Callable[[str], dict[str, str]]
 
@@ -44,19 +49,9 @@ FORM_SCHEMA = json.loads((LIBRARY / "forms" / f"{FORM_KEY}.json").read_text(enco
 
 @pytest.fixture
 def app(database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
-    packs = tmp_path / "packs"
-    write_synthetic_pack(packs, N)
-    monkeypatch.setenv("HUIQIAN_JURISDICTIONS_DIR", str(packs))
-    app = create_app(
-        {
-            "TESTING": True,
-            "HUIQIAN_DATA_DIR": tmp_path / "data",
-            "HUIQIAN_DATABASE_URL": database.url,
-        }
-    )
-    seed_demo_users(app.extensions["huiqian.engine"], DEMO_PASSWORD)
+    app = app_with_synthetic_pack(database.url, tmp_path, monkeypatch, N)
     yield app
-    app.extensions["huiqian.engine"].db.dispose()
+    dispose(app)
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -24,8 +23,8 @@ from engine import state_store
 from engine.consistency import problems
 from engine.db import Database
 from engine.models import Instance, StatePatch
-from services.demo import seed_demo_users
 from tests.api_helpers import (
+    app_with_synthetic_pack,
     complete,
     dispose,
     get_instance,
@@ -36,8 +35,6 @@ from tests.api_helpers import (
     start,
     token_headers,
 )
-from tests.conftest import DEMO_PASSWORD
-from tests.jurisdiction_factory import write_synthetic_pack
 
 N = 12
 CO_REVIEW = Path(__file__).resolve().parents[2] / "bpmn" / "co_review.bpmn"
@@ -93,11 +90,10 @@ def two_services(
     database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[FlaskClient, FlaskClient]]:
     """Two applications (own engine context, own live workflows) on one database."""
-    packs = tmp_path / "packs"
-    write_synthetic_pack(packs, N)
-    monkeypatch.setenv("HUIQIAN_JURISDICTIONS_DIR", str(packs))
-    apps: list[Flask] = [make_app(database.url, tmp_path / name) for name in ("a", "b")]
-    seed_demo_users(apps[0].extensions["huiqian.engine"], DEMO_PASSWORD)
+    apps = [
+        app_with_synthetic_pack(database.url, tmp_path, monkeypatch, N),
+        make_app(database.url, tmp_path / "second"),
+    ]
     yield apps[0].test_client(), apps[1].test_client()
     for app in apps:
         dispose(app)
