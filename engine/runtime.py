@@ -179,6 +179,7 @@ class WorkflowRun:
         self.saved: SavedState | None = None
         self.saved_variables: dict[str, Any] | None = None
         self.saved_waits: Any = None  # engine.scheduler.Waits as of the last save
+        self.footprint: tuple[int, int] | None = None  # (tasks, bytes): engine.state_store
 
     @classmethod
     def start(
@@ -228,6 +229,11 @@ class WorkflowRun:
         yield from self.workflow.tasks.values()
         for sub in self.workflow.subprocesses.values():
             yield from sub.tasks.values()
+
+    def task_count(self) -> int:
+        return len(self.workflow.tasks) + sum(
+            len(sub.tasks) for sub in self.workflow.subprocesses.values()
+        )
 
     def ready_human_tasks(self) -> Iterator[Task]:
         return (t for t in self.all_tasks() if t._state == TaskState.READY and t.task_spec.manual)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -107,16 +108,39 @@ def _snapshot(
     set_committed_value(instance, "patches", [])
 
 
+_TASK_BYTES = 3500  # a task object, its dicts and its saved form, measured with tracemalloc
+_ITEM_BYTES = 14  # each item of a list or dict in a task's data (a reference and its share)
+
+
+def footprint(run: WorkflowRun) -> int:
+    """Roughly the memory a live workflow holds (within about a quarter, measured).
+
+    Each task owns its copy of every collection in its data (SpiffWorkflow copies
+    them from the parent), so a co-review of N departments holds about N² items.
+    """
+    total = 0
+    for task in run.all_tasks():
+        total += _TASK_BYTES
+        for value in task.data.values():
+            if isinstance(value, list | dict):
+                total += _ITEM_BYTES * len(value)
+    return total
+
+
 class LiveWorkflows:
     """Restored workflows of running instances, by instance id, checked by version.
 
-    Bounded by the number of workflow tasks held (``capacity_tasks``), least
-    recently used first out; 0 turns the cache off.
+    Bounded by their estimated memory (``footprint``), least recently used first
+    out, and by idle time: with several processes, an entry another process made
+    stale would otherwise wait for the budget to push it out.  A budget of 0 turns
+    the cache off.  A workflow's footprint is estimated again only when its number
+    of tasks has changed by a tenth.
     """
 
-    def __init__(self, capacity_tasks: int = 20_000) -> None:
-        self._capacity = capacity_tasks
-        self._items: OrderedDict[str, tuple[int, WorkflowRun, int]] = OrderedDict()
+    def __init__(self, budget_bytes: int = 16 * 1024 * 1024, idle_seconds: float = 300) -> None:
+        self._budget = budget_bytes
+        self._idle = idle_seconds
+        self._items: OrderedDict[str, tuple[int, WorkflowRun, int, float]] = OrderedDict()
         self._held = 0
         self._lock = threading.Lock()
 
@@ -127,24 +151,35 @@ class LiveWorkflows:
             if entry is None:
                 return None
             self._held -= entry[2]
-        cached_version, run, _size = entry
+        cached_version, run, _size, _at = entry
         return run if cached_version == version else None
 
     def put(self, instance_id: str, version: int, run: WorkflowRun) -> None:
-        size = len(run.workflow.tasks) + sum(
-            len(sub.tasks) for sub in run.workflow.subprocesses.values()
-        )
-        if size > self._capacity:
+        if self._budget <= 0:
             return
+        size = self._size(run)
+        if size > self._budget:
+            return
+        now = time.monotonic()
         with self._lock:
             old = self._items.pop(instance_id, None)
             if old is not None:
                 self._held -= old[2]
-            self._items[instance_id] = (version, run, size)
+            self._items[instance_id] = (version, run, size, now)
             self._held += size
-            while self._held > self._capacity:
-                _key, (_version, _run, dropped) = self._items.popitem(last=False)
+            while (
+                self._held > self._budget or next(iter(self._items.values()))[3] < now - self._idle
+            ):
+                _key, (_version, _run, dropped, _at) = self._items.popitem(last=False)
                 self._held -= dropped
+
+    @staticmethod
+    def _size(run: WorkflowRun) -> int:
+        tasks = run.task_count()
+        known = run.footprint
+        if known is None or abs(tasks - known[0]) * 10 > known[0]:
+            known = run.footprint = (tasks, footprint(run))
+        return known[1]
 
     def __len__(self) -> int:
         return len(self._items)

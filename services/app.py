@@ -40,7 +40,7 @@ def build_engine_context(config: dict[str, Any]) -> EngineContext:
         handlers=registry.names(),
         call_handler=registry.call,
         forms=forms.get,
-        live_workflows=LiveWorkflows(config["HUIQIAN_LIVE_WORKFLOW_TASKS"]),
+        live_workflows=LiveWorkflows(int(config["HUIQIAN_LIVE_WORKFLOW_MB"] * 1024 * 1024)),
     )
 
 

@@ -7,7 +7,7 @@
 | HUIQIAN_SECRET_KEY | session-cookie signing key | generated once into the data directory |
 | HUIQIAN_ENCRYPTION_KEY | seals stored credentials (base64url, 32 bytes) | generated, data dir |
 | HUIQIAN_TOKEN_TTL_SECONDS | bearer-token lifetime | 28800 (8 h) |
-| HUIQIAN_LIVE_WORKFLOW_TASKS | workflow tasks kept live between steps, per process; 0: off | 20000 |
+| HUIQIAN_LIVE_WORKFLOW_MB | memory for live workflows between steps, per process; 0: off | 16 |
 | HUIQIAN_JURISDICTIONS_DIR | extra jurisdiction packs (os.pathsep-separated) | none |
 | HUIQIAN_DEMO_PASSWORD | password of the demo users | huiqian-demo |
 | HUIQIAN_LIBRARY_DIR | the process library (BPMN, DMN, forms) | bpmn/ of the source tree |
@@ -56,7 +56,7 @@ def load(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "HUIQIAN_DATABASE_URL": os.environ.get("HUIQIAN_DATABASE_URL") or sqlite_url(data_dir),
         "HUIQIAN_TOKEN_TTL_SECONDS": int(os.environ.get("HUIQIAN_TOKEN_TTL_SECONDS", 8 * 3600)),
         "HUIQIAN_JOB_RETENTION_DAYS": float(os.environ.get("HUIQIAN_JOB_RETENTION_DAYS") or 7),
-        "HUIQIAN_LIVE_WORKFLOW_TASKS": int(os.environ.get("HUIQIAN_LIVE_WORKFLOW_TASKS", 20_000)),
+        "HUIQIAN_LIVE_WORKFLOW_MB": float(os.environ.get("HUIQIAN_LIVE_WORKFLOW_MB", 16)),
         "HUIQIAN_LIBRARY_DIR": Path(os.environ.get("HUIQIAN_LIBRARY_DIR") or LIBRARY_DIR),
         "API_TITLE": "Huiqian API",
         "API_VERSION": "v1",

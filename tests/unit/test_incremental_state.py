@@ -8,6 +8,7 @@ exactly the full dump, and its size must not grow with N.
 from __future__ import annotations
 
 import json
+import tracemalloc
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ from engine import state_diff
 from engine.process_parser import Dependencies, parse_bpmn
 from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
 from engine.sandbox import HuiqianScriptEngine, create_script_engine
-from engine.state_store import LiveWorkflows
+from engine.state_store import LiveWorkflows, footprint
 from engine.state_tracking import StateMismatch
 
 NO_DEPENDENCIES = Dependencies(
@@ -176,7 +177,7 @@ def test_a_state_of_format_1_is_read_and_saved_whole_next(
 def test_live_workflows_hand_out_only_the_version_asked_for(
     bundle: SpecBundle, script_engine: HuiqianScriptEngine
 ) -> None:
-    live = LiveWorkflows(capacity_tasks=100)
+    live = LiveWorkflows()
     run = _start(bundle, script_engine, 3)
     live.put("i1", 5, run)
     assert live.take("i1", 6) is None, "another process moved the instance on"
@@ -186,17 +187,34 @@ def test_live_workflows_hand_out_only_the_version_asked_for(
     assert live.take("i1", 6) is None, "taken out while a step uses it"
 
 
-def test_live_workflows_keep_within_their_task_budget(
+def test_live_workflows_keep_within_their_memory_budget(
     bundle: SpecBundle, script_engine: HuiqianScriptEngine
 ) -> None:
     runs = [_start(bundle, script_engine, 3) for _ in range(3)]
-    size = len(runs[0].workflow.tasks)
-    live = LiveWorkflows(capacity_tasks=2 * size)
+    live = LiveWorkflows(budget_bytes=2 * footprint(runs[0]))
     for number, run in enumerate(runs):
         live.put(f"i{number}", 1, run)
     assert len(live) == 2
     assert live.take("i0", 1) is None, "the least recently used went first"
     assert live.take("i2", 1) is runs[2]
-    off = LiveWorkflows(capacity_tasks=0)
+    off = LiveWorkflows(budget_bytes=0)
     off.put("i", 1, runs[0])
     assert len(off) == 0
+    impatient = LiveWorkflows(idle_seconds=0)
+    impatient.put("i0", 1, runs[0])
+    impatient.put("i1", 1, runs[1])
+    assert impatient.take("i0", 1) is None, "idle entries go at the next put"
+    assert impatient.take("i1", 1) is runs[1]
+
+
+def test_a_footprint_follows_the_memory_a_workflow_holds(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    """Within a factor of two of what tracemalloc sees, small reviews and large."""
+    for reviewers in (3, 150):
+        tracemalloc.start()
+        run = _start(bundle, script_engine, reviewers)
+        run.changes()
+        held = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        assert held / 2 <= footprint(run) <= 2 * held, (reviewers, held, footprint(run))
