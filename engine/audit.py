@@ -8,8 +8,19 @@ table alone: compare ``verify``'s count and last hash with a copy kept elsewhere
 
 Appending must be serialised, or two writers would both link to the same last
 entry.  SQLite already serialises writers (``BEGIN IMMEDIATE``); on PostgreSQL
-``append`` takes a transaction-level advisory lock, released at commit or
-rollback.  The unique ``prev_hash`` is the backstop: a fork fails to commit.
+linking takes a transaction-level advisory lock, released at commit or
+rollback.  The lock's key is derived from the schema the tables live in
+(``current_schema()``), so installations in different schemas of one database
+do not queue on each other.  The unique ``prev_hash`` is the backstop: a fork
+fails to commit.
+
+The lock is held from linking until the commit, so linking is done as late as
+possible: in a session that ``defer_until_commit`` was called on (every
+writing unit of work), ``append`` only queues the entry, and the queue is
+linked just before the transaction commits, after every other change of the
+transaction has been flushed.  The chain's order is then the order in which
+transactions commit, as before; entries queued in a savepoint that is rolled
+back are dropped with it, and nothing is linked if the transaction rolls back.
 """
 
 from __future__ import annotations
@@ -20,15 +31,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 from engine.models import AuditEntry, utcnow
 
 GENESIS = "0" * 64
-# Any constant shared by every writer; the bytes spell "huiqian" for whoever meets it in pg_locks.
-ADVISORY_LOCK_KEY = int.from_bytes(b"huiqian", "big")
+# The advisory lock's key: a 64-bit hash of this prefix and the current schema's name, so every
+# writer of one installation (schema) shares it and other schemas of the database do not.
+# ``SELECT hashtextextended('huiqian.audit:' || 'public', 0)`` gives the key of schema public;
+# pg_locks shows it split into classid (high 32 bits) and objid (low 32 bits).
+LOCK_KEY_PREFIX = "huiqian.audit:"
+_LOCK_KEY_SQL = "hashtextextended(:prefix || coalesce(current_schema(), ''), 0)"
 _BATCH = 1000
+_DEFERRED = "huiqian.audit.deferred"
+_PENDING = "huiqian.audit.pending"
 
 
 def normalised(details: dict[str, Any] | None) -> dict[str, Any]:
@@ -79,9 +96,23 @@ def hash_of(entry: AuditEntry) -> str:
     )
 
 
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_key(session: Session) -> int | None:
+    """The advisory lock key of this session's schema (PostgreSQL); None on SQLite."""
+    if not _is_postgresql(session):
+        return None
+    key = session.scalar(text(f"SELECT {_LOCK_KEY_SQL}"), {"prefix": LOCK_KEY_PREFIX})
+    return int(key)
+
+
 def _lock_chain(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    if _is_postgresql(session):
+        session.execute(
+            text(f"SELECT pg_advisory_xact_lock({_LOCK_KEY_SQL})"), {"prefix": LOCK_KEY_PREFIX}
+        )
 
 
 def last_hash(session: Session) -> str:
@@ -89,17 +120,93 @@ def last_hash(session: Session) -> str:
     return found or GENESIS
 
 
-def append(session: Session, entry: AuditEntry) -> AuditEntry:
-    """Link ``entry`` after the newest entry and add it to the session (flushed)."""
+def _link(session: Session, entries: list[AuditEntry]) -> None:
+    """Chain ``entries``, in order, after the newest entry and flush them."""
+    session.flush()  # the transaction's other changes first: they need not wait for the lock
     _lock_chain(session)
-    entry.at = entry.at or utcnow()
-    entry.details = normalised(entry.details)
-    # The query autoflushes entries added earlier in this transaction, so they count as newest.
-    entry.prev_hash = last_hash(session)
-    entry.hash = hash_of(entry)
-    session.add(entry)
+    previous = last_hash(session)
+    for entry in entries:
+        entry.at = entry.at or utcnow()
+        entry.prev_hash = previous
+        entry.hash = previous = hash_of(entry)
+    session.add_all(entries)
     session.flush()
+
+
+def append(session: Session, entry: AuditEntry) -> AuditEntry:
+    """Link ``entry`` after the newest entry and add it to the session.
+
+    In a session that ``defer_until_commit`` was called on, the entry is linked
+    and flushed just before the transaction commits (its ``id``, ``at`` and
+    hashes are set then); elsewhere at once.
+    """
+    entry.details = normalised(entry.details)
+    if session.info.get(_DEFERRED):
+        session.info.setdefault(_PENDING, []).append((_savepoint(session), entry))
+    else:
+        _link(session, [entry])
     return entry
+
+
+def defer_until_commit(session: Session) -> None:
+    """Link this session's entries at commit, so the chain's lock is held only for the commit."""
+    session.info[_DEFERRED] = True
+
+
+def pending(session: Session) -> list[AuditEntry]:
+    """The entries queued in this session's transaction, not linked yet."""
+    return [entry for _, entry in session.info.get(_PENDING, ())]
+
+
+def _savepoint(session: Session) -> SessionTransaction | None:
+    """The innermost savepoint open in ``session``; None outside any."""
+    return session.get_nested_transaction()
+
+
+def _rolled_back_boundary(transaction: SessionTransaction) -> SessionTransaction | None:
+    """The savepoint a rollback of ``transaction`` undid; None when it undid the whole."""
+    current: SessionTransaction | None = transaction
+    while current is not None and not current.nested:
+        current = current.parent
+    return current
+
+
+def _within(savepoint: SessionTransaction | None, boundary: SessionTransaction) -> bool:
+    current = savepoint
+    while current is not None:
+        if current is boundary:
+            return True
+        current = current.parent
+    return False
+
+
+@event.listens_for(Session, "before_commit")
+def _link_pending(session: Session) -> None:
+    # Also fired when a savepoint is released: link only when the whole transaction commits.
+    if session.in_nested_transaction():
+        return
+    queued = session.info.pop(_PENDING, None)
+    if queued:
+        _link(session, [entry for _, entry in queued])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    queued = session.info.get(_PENDING)
+    if not queued:
+        return
+    boundary = _rolled_back_boundary(previous_transaction)
+    if boundary is None:
+        session.info.pop(_PENDING, None)
+    else:
+        queued[:] = [item for item in queued if not _within(item[0], boundary)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_pending(session: Session, transaction: SessionTransaction) -> None:
+    # Closing a session ends its transaction without a rollback event; nothing queued survives it.
+    if transaction.parent is None and not transaction.nested:
+        session.info.pop(_PENDING, None)
 
 
 @dataclass(frozen=True)

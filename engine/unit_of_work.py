@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from engine import audit
 from engine.db import Database
 from engine.repository import (
     AuditRepository,
@@ -40,6 +41,10 @@ class SqlUnitOfWork:
 
     def __enter__(self) -> SqlUnitOfWork:
         self.session = self._db.read_session() if self._read_only else self._db.write_session()
+        if not self._read_only:
+            # Audit entries are chained just before the commit, so the chain's lock is held
+            # only for that, not for the rest of the command (``engine.audit``).
+            audit.defer_until_commit(self.session)
         lock = not self._read_only and not self._db.is_sqlite
         self.definitions = DefinitionRepository(self.session)
         self.instances = InstanceRepository(self.session, row_locks=lock)

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
-from engine import audit, schema
+from engine import audit, jobs, schema
+from engine.context import EngineContext
 from engine.db import Database
-from engine.models import AuditEntry, AuditRewriteRefused
+from engine.models import AuditEntry, AuditRewriteRefused, Job, utcnow
 from engine.repository import AuditRepository
+from engine.unit_of_work import SqlUnitOfWork
 from services.cli import main as huiqian
+from tests.conftest import _migrated, _private_schema
 
 WRITERS = 8
 ENTRIES_PER_WRITER = 15
@@ -114,3 +119,124 @@ def test_concurrent_writers_do_not_fork_the_chain(postgres_schema_url: str) -> N
         result = audit.verify(s)
     db.dispose()
     assert result.ok and result.checked == WRITERS * ENTRIES_PER_WRITER
+
+
+# --- the chain's lock: per schema, and taken only at commit ------------------------------
+
+
+def _advisory_locks_held(session) -> int:  # noqa: ANN001 - a Session
+    query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    return session.scalar(text(query))
+
+
+def test_lock_key_differs_between_schemas(postgres_schema_url: str) -> None:
+    with _private_schema() as other_url:
+        first, second = Database(postgres_schema_url), Database(other_url)
+        try:
+            with first.read_session() as a, first.write_session() as b:
+                assert audit.lock_key(a) == audit.lock_key(b)
+                key = audit.lock_key(a)
+            with second.read_session() as s:
+                other = audit.lock_key(s)
+        finally:
+            first.dispose()
+            second.dispose()
+    assert isinstance(key, int) and isinstance(other, int) and key != other
+
+
+def test_writers_of_another_schema_do_not_wait_for_the_chain_lock(
+    postgres_schema_url: str,
+) -> None:
+    with _private_schema() as other_url:
+        first, second = Database(postgres_schema_url), Database(_migrated(other_url))
+        try:
+            with first.write_session() as holder:
+                audit.append(holder, AuditEntry(actor="a", action="complete", details={}))
+                assert _advisory_locks_held(holder) == 1  # held until holder commits
+                with second.write_session() as s:  # another schema: goes straight through
+                    s.execute(text("SET LOCAL lock_timeout = '5s'"))
+                    AuditRepository(s).record("b", "complete")
+                    s.commit()
+                with first.write_session() as s:  # the same schema: waits for the holder
+                    s.execute(text("SET LOCAL lock_timeout = '200ms'"))
+                    with pytest.raises(OperationalError, match="lock timeout"):
+                        AuditRepository(s).record("c", "complete")
+                holder.commit()
+            for db in (first, second):
+                with db.read_session() as s:
+                    assert audit.verify(s).checked == 1
+        finally:
+            first.dispose()
+            second.dispose()
+
+
+def test_a_command_takes_the_chain_lock_only_at_commit(database: Database) -> None:
+    with SqlUnitOfWork(database) as uow:
+        uow.audit.record("officer", "claim", details={"n": 1})
+        uow.audit.record("officer", "complete", details={"n": 2})
+        assert [e.action for e in audit.pending(uow.session)] == ["claim", "complete"]
+        assert uow.session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+        if not database.is_sqlite:
+            assert _advisory_locks_held(uow.session) == 0
+        uow.commit()
+        assert audit.pending(uow.session) == []
+    with database.read_session() as s:
+        entries = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert audit.verify(s).ok
+    assert [(e.action, e.details) for e in entries] == [
+        ("claim", {"n": 1}),
+        ("complete", {"n": 2}),
+    ]
+    assert entries[0].at <= entries[1].at
+
+
+def test_entries_of_a_rolled_back_savepoint_or_command_are_not_chained(
+    database: Database,
+) -> None:
+    with SqlUnitOfWork(database) as uow:
+        uow.audit.record("officer", "kept", details={"n": 1})
+        with pytest.raises(RuntimeError), uow.session.begin_nested():
+            uow.audit.record("officer", "dropped", details={"n": 2})
+            raise RuntimeError("the step failed")
+        with uow.session.begin_nested():
+            uow.audit.record("officer", "kept", details={"n": 3})
+        uow.commit()
+    with SqlUnitOfWork(database) as uow:
+        uow.audit.record("officer", "dropped", details={"n": 4})  # never committed
+    with database.read_session() as s:
+        entries = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert audit.verify(s).ok
+    assert [(e.action, e.details["n"]) for e in entries] == [("kept", 1), ("kept", 3)]
+
+
+def test_a_failed_job_leaves_no_audit_entry(database: Database) -> None:
+    def fails(_ctx: EngineContext, uow: SqlUnitOfWork, _job: Job) -> None:
+        uow.audit.record("system", "half_done")
+        raise RuntimeError("boom")
+
+    def succeeds(_ctx: EngineContext, uow: SqlUnitOfWork, _job: Job) -> None:
+        uow.audit.record("system", "done")
+
+    ctx = EngineContext(db=database)
+    jobs.register("test_fails", fails)
+    jobs.register("test_succeeds", succeeds)
+    try:
+        with database.write_session() as s:
+            s.add_all(
+                [
+                    Job(kind=kind, due_at=utcnow() - timedelta(seconds=1), payload={})
+                    for kind in ("test_fails", "test_succeeds")
+                ]
+            )
+            s.commit()
+        assert jobs.run_one(ctx) and jobs.run_one(ctx)
+    finally:
+        jobs._handlers.pop("test_fails")
+        jobs._handlers.pop("test_succeeds")
+    with database.read_session() as s:
+        assert [e.action for e in s.scalars(select(AuditEntry))] == ["done"]
+        assert audit.verify(s).ok
+        assert {j.kind: j.state for j in s.scalars(select(Job))} == {
+            "test_fails": "pending",
+            "test_succeeds": "done",
+        }
