@@ -8,17 +8,23 @@ connection's transaction is rolled back) and another worker runs it again
 from the start.  Marking the job done and advancing the instance commit
 together: a job can run twice, but it advances its instance once.
 SQLite serialises all writers, which gives the same guarantee on one machine.
+
+Done jobs are kept for a while (what ran when) and then pruned by the workers:
+``work_forever`` deletes ``done`` jobs that finished more than the retention
+ago, a small batch at a time and at most once per interval, unless a full
+batch shows that more are waiting.  Pending and failed jobs are never pruned.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from SpiffWorkflow.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine import events, log_context, steps, timer_starts
 from engine.ambient import service_task_run
@@ -31,6 +37,9 @@ from engine.unit_of_work import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
 BACKOFF_BASE = timedelta(seconds=10)
+DEFAULT_RETENTION = timedelta(days=7)
+PRUNE_BATCH = 500
+PRUNE_INTERVAL_SECONDS = 600.0
 
 
 JobHandler = Callable[[EngineContext, SqlUnitOfWork, Job], None]
@@ -188,13 +197,88 @@ def run_due_jobs(ctx: EngineContext, limit: int = 1000) -> int:
     return count
 
 
-def work_forever(ctx: EngineContext, stop: threading.Event, idle_seconds: float = 0.2) -> None:
-    """The worker loop of ``huiqian worker`` and of the demo's in-process worker."""
-    while not stop.is_set():
+def retention_days(days: float) -> timedelta | None:
+    """``HUIQIAN_JOB_RETENTION_DAYS`` as a retention; 0 (or less) keeps done jobs for good."""
+    return timedelta(days=days) if days > 0 else None
+
+
+def prune_done_jobs(ctx: EngineContext, retention: timedelta, limit: int = PRUNE_BATCH) -> int:
+    """Delete up to ``limit`` done jobs that finished before now − ``retention``; how many.
+
+    One short transaction.  Only ``done`` jobs go: pending and failed ones (whose incident
+    an admin may still retry) stay, whatever their age.  A job becomes due before it runs,
+    so ``due_at`` is older than ``finished_at``; bounding both lets the ``(state, due_at)``
+    index find the candidates.  On PostgreSQL, rows another worker is pruning are skipped.
+    """
+    cutoff = ctx.clock() - retention
+    old = (
+        select(Job.id)
+        .where(Job.state == "done", Job.due_at < cutoff, Job.finished_at < cutoff)
+        .limit(limit)
+    )
+    if not ctx.db.is_sqlite:
+        old = old.with_for_update(skip_locked=True)
+    with ctx.db.write_session() as session:
+        # Two statements: as one, ``DELETE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP
+        # LOCKED)``, PostgreSQL was seen deleting more than n rows.
+        ids = list(session.scalars(old))
+        if ids:
+            session.execute(
+                delete(Job).where(Job.id.in_(ids), Job.state == "done"),
+                execution_options={"synchronize_session": False},
+            )
+        session.commit()
+    return len(ids)
+
+
+class Pruning:
+    """When a worker prunes: once per ``interval_seconds``, or again at once after a full
+    batch (a backlog is worked off a batch per loop, between the jobs)."""
+
+    def __init__(
+        self,
+        retention: timedelta | None = DEFAULT_RETENTION,
+        *,
+        batch: int = PRUNE_BATCH,
+        interval_seconds: float = PRUNE_INTERVAL_SECONDS,
+    ) -> None:
+        self.retention = retention
+        self.batch = batch
+        self.interval_seconds = interval_seconds
+        self._next = 0.0  # time.monotonic() of the next prune; the first loop prunes
+
+    def run_if_due(self, ctx: EngineContext) -> int:
+        """Prune one batch if it is time to; returns how many jobs were deleted."""
+        if self.retention is None or time.monotonic() < self._next:
+            return 0
+        deleted = 0
         try:
-            ran = run_due_jobs(ctx, limit=100)
+            deleted = prune_done_jobs(ctx, self.retention, self.batch)
+        finally:
+            backlog = deleted >= self.batch
+            self._next = time.monotonic() + (0.0 if backlog else self.interval_seconds)
+        if deleted:
+            log.info("pruned %d done jobs", deleted, extra={"pruned_jobs": deleted})
+        return deleted
+
+
+def work_forever(
+    ctx: EngineContext,
+    stop: threading.Event,
+    idle_seconds: float = 0.2,
+    retention: timedelta | None = DEFAULT_RETENTION,
+) -> None:
+    """The worker loop of ``huiqian worker`` and of the demo's in-process worker.
+
+    ``retention``: how long done jobs are kept (None: for good), see ``Pruning``.
+    """
+    pruning = Pruning(retention)
+    while not stop.is_set():
+        busy = 0
+        try:
+            busy = run_due_jobs(ctx, limit=100)
+            busy += pruning.run_if_due(ctx)
         except Exception:  # noqa: BLE001 - a database hiccup must not kill the worker
             log.exception("worker iteration failed")
-            ran = 0
-        if not ran:
+        if not busy:
             stop.wait(idle_seconds)

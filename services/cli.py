@@ -8,6 +8,7 @@ import shutil
 import signal
 import sys
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -17,7 +18,7 @@ from engine import audit as audit_chain
 from engine import consistency
 from engine.errors import HuiqianError
 from engine.identity import SYSTEM, Principal, Role, create_user
-from engine.jobs import work_forever
+from engine.jobs import retention_days, work_forever
 from engine.jurisdictions import load_pack
 from services import cli_operations, migrations
 
@@ -26,6 +27,10 @@ def _app(data_dir: Path | None = None):  # noqa: ANN202 - Flask app, imported la
     from services.app import create_app
 
     return create_app({"HUIQIAN_DATA_DIR": data_dir} if data_dir else None)
+
+
+def _job_retention(app) -> timedelta | None:  # noqa: ANN001 - Flask app, imported lazily
+    return retention_days(float(app.config["HUIQIAN_JOB_RETENTION_DAYS"]))
 
 
 def _fail(error: HuiqianError) -> None:
@@ -202,7 +207,7 @@ def worker(idle: float) -> None:
         "worker running on %s", make_url(ctx.db.url).render_as_string(hide_password=True)
     )
     try:
-        work_forever(ctx, stop, idle)
+        work_forever(ctx, stop, idle, _job_retention(app))
     except KeyboardInterrupt:
         stop.set()
 
@@ -238,7 +243,12 @@ def demo(host: str, port: int, data_dir: Path) -> None:
     )
     click.echo(f"serving on http://{host}:{port}/  (API docs: http://{host}:{port}/api/docs)")
     stop = threading.Event()
-    threading.Thread(target=work_forever, args=(ctx, stop), name="worker", daemon=True).start()
+    threading.Thread(
+        target=work_forever,
+        args=(ctx, stop, 0.2, _job_retention(app)),
+        name="worker",
+        daemon=True,
+    ).start()
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
