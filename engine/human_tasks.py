@@ -15,6 +15,7 @@ form's key, whose JSON Schema ``task_form`` looks up when the task is read.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from engine.models import HumanTask, Instance
 from engine.process_parser import EXPRESSION, department_rule
 from engine.repository import TaskRepository
 from engine.runtime import SERIALIZATION, WorkflowRun
+from engine.state_tracking import VERIFY_ENV, StateMismatch
 
 FormLookup = Callable[[str], dict[str, Any] | None]
 
@@ -114,15 +116,19 @@ def sync_human_tasks(
     forms: FormLookup,
     now: datetime,
     calendar: BusinessCalendar,
+    known_open: set[str] | None = None,
 ) -> tuple[list[HumanTask], list[HumanTask]]:
     """Create rows for new READY user tasks and cancel stale open ones.
 
     Returns (created, cancelled).  Reads ids only: the instance's open ones, and
     which of the READY tasks without an open row have a row at all (usually none
-    does); only the rows it cancels are loaded.
+    does); only the rows it cancels are loaded.  ``known_open``, the open rows as
+    the live workflow's previous save left them (``run.saved_open``), saves the
+    first query; rows closed since in this transaction may still be in it, and
+    cancelling touches open rows only.  Afterwards ``run.saved_open`` is set.
     """
     ready = {str(task.id): task for task in run.ready_human_tasks()}
-    open_ids = tasks.open_ids(instance.id)
+    open_ids = _open_ids(tasks, instance, known_open)
     without_open_row = [task_id for task_id in ready if task_id not in open_ids]
     existing = tasks.existing_ids(without_open_row)
     created: list[HumanTask] = []
@@ -150,5 +156,19 @@ def sync_human_tasks(
         )
         tasks.add(row)
         created.append(row)
-    cancelled = tasks.cancel([task_id for task_id in open_ids if task_id not in ready], now)
+    stale = tasks.still_open([task_id for task_id in open_ids if task_id not in ready])
+    cancelled = tasks.cancel(stale, now)
+    run.saved_open = {task_id for task_id in open_ids if task_id in ready} | {
+        row.id for row in created
+    }
     return created, cancelled
+
+
+def _open_ids(tasks: TaskRepository, instance: Instance, known: set[str] | None) -> set[str]:
+    if known is None:
+        return tasks.open_ids(instance.id)
+    if os.environ.get(VERIFY_ENV) == "1":
+        stored = tasks.open_ids(instance.id)
+        if not stored <= known:
+            raise StateMismatch(f"open task rows {sorted(stored - known)} unknown to the workflow")
+    return known

@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from sqlalchemy import Select, false, func, or_, select, update
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.util import identity_key
 
 from engine import audit
 from engine.models import AuditEntry, Definition, HumanTask, Instance, StatePatch
@@ -217,6 +218,15 @@ class TaskRepository:
         for chunk in _chunks(task_ids):
             found.update(self.session.scalars(select(HumanTask.id).where(HumanTask.id.in_(chunk))))
         return found
+
+    def still_open(self, task_ids: Sequence[str]) -> builtins.list[str]:
+        """``task_ids`` less those whose row this session holds as closed (no query)."""
+        held = self.session.identity_map
+        return [
+            task_id
+            for task_id in task_ids
+            if getattr(held.get(identity_key(HumanTask, task_id)), "state", "open") == "open"
+        ]
 
     def cancel(self, task_ids: Sequence[str], now: datetime) -> builtins.list[HumanTask]:
         """Close the open ones of ``task_ids`` as cancelled; the rows it closed, oldest first.

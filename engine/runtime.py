@@ -179,6 +179,7 @@ class WorkflowRun:
         self.saved: SavedState | None = None
         self.saved_variables: dict[str, Any] | None = None
         self.saved_waits: Any = None  # engine.scheduler.Waits as of the last save
+        self.saved_open: set[str] | None = None  # open task rows as of the last save
         self.footprint: tuple[int, int] | None = None  # (tasks, bytes): engine.state_store
 
     @classmethod

@@ -54,6 +54,7 @@ class ValuePool:
         self.registry = registry
         self.values = values
         self.known = known or {}
+        self._plain: dict[str, bool] = {}
 
     def refs(self, data: dict[str, Any]) -> dict[str, str]:
         return {key: self._ref(value) for key, value in self.registry.clean(data).items()}
@@ -70,8 +71,39 @@ class ValuePool:
         return ref
 
     def data(self, refs: dict[str, str]) -> dict[str, Any]:
-        """Fresh objects for every task: restoring copies the pooled values."""
-        return {key: self.registry.restore(self.values[ref]) for key, ref in refs.items()}
+        """Fresh objects for every task: each task owns (and may change) its data."""
+        return {key: self._fresh(ref) for key, ref in refs.items()}
+
+    def _fresh(self, ref: str) -> Any:
+        plain = self._plain.get(ref)
+        if plain is None:
+            value = self.values[ref]
+            # Values the registry converted (dates, …) carry a "typename"; others are plain.
+            plain = self._plain[ref] = '"typename"' not in json.dumps(value)
+        if plain:
+            return _copied(self.values[ref])
+        return self.registry.restore(self.values[ref])
+
+
+_ATOMS = {str, int, float, bool, type(None)}
+
+
+def _copied(value: Any) -> Any:
+    """A deep copy of plain JSON; containers of atoms are copied in C.
+
+    A co-review's tasks each hold the roster: restoring N tasks copies it N times,
+    which element by element in Python would cost seconds at N = 1,000.
+    """
+    kind = type(value)
+    if kind is list:
+        if set(map(type, value)) <= _ATOMS:
+            return value.copy()
+        return [_copied(item) for item in value]
+    if kind is dict:
+        if set(map(type, value.values())) <= _ATOMS:
+            return value.copy()
+        return {key: _copied(item) for key, item in value.items()}
+    return value
 
 
 def referenced(state: dict[str, Any]) -> set[str]:
@@ -82,12 +114,12 @@ def referenced(state: dict[str, Any]) -> set[str]:
     }
 
 
-def task_to_dict(task: Task, pool: ValuePool) -> dict[str, Any]:
-    """The task's saved form, as fresh plain JSON."""
+def task_to_dict(task: Task, pool: ValuePool, children: list[str] | None = None) -> dict[str, Any]:
+    """The task's saved form, as fresh plain JSON (``children``: its ids, when known)."""
     return {
         "id": str(task.id),
         "parent": str(task._parent) if task.parent is not None else None,
-        "children": [str(child) for child in task._children],
+        "children": children if children is not None else [str(c) for c in task._children],
         "last_state_change": task.last_state_change,
         "state": task.state,
         "task_spec": task.task_spec.name,

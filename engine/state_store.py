@@ -131,7 +131,8 @@ class LiveWorkflows:
     """Restored workflows of running instances, by instance id, checked by version.
 
     Bounded by their estimated memory (``footprint``), least recently used first
-    out, and by idle time: with several processes, an entry another process made
+    out, except the workflow put last, which stays even alone over the budget; and
+    by idle time: with several processes, an entry another process made
     stale would otherwise wait for the budget to push it out.  A budget of 0 turns
     the cache off.  A workflow's footprint is estimated again only when its number
     of tasks has changed by a tenth.
@@ -155,11 +156,15 @@ class LiveWorkflows:
         return run if cached_version == version else None
 
     def put(self, instance_id: str, version: int, run: WorkflowRun) -> None:
+        """Keep ``run`` as the instance's workflow at ``version``.
+
+        The workflow just put stays even if it alone exceeds the budget: its step
+        needed that memory anyway, so keeping it raises no peak, and a process
+        busy with one very large instance does not restore it at every step.
+        """
         if self._budget <= 0:
             return
         size = self._size(run)
-        if size > self._budget:
-            return
         now = time.monotonic()
         with self._lock:
             old = self._items.pop(instance_id, None)
@@ -167,11 +172,12 @@ class LiveWorkflows:
                 self._held -= old[2]
             self._items[instance_id] = (version, run, size, now)
             self._held += size
-            while (
-                self._held > self._budget or next(iter(self._items.values()))[3] < now - self._idle
-            ):
-                _key, (_version, _run, dropped, _at) = self._items.popitem(last=False)
-                self._held -= dropped
+            while len(self._items) > 1:
+                _version, _run, oldest, at = next(iter(self._items.values()))
+                if self._held <= self._budget and at >= now - self._idle:
+                    break
+                self._items.popitem(last=False)
+                self._held -= oldest
 
     @staticmethod
     def _size(run: WorkflowRun) -> int:

@@ -46,6 +46,9 @@ def _json(value: Any) -> Any:
     return json.loads(json.dumps(value))
 
 
+_CHILDREN = 5  # the position of the children in a fingerprint
+
+
 def fingerprint(task: Task) -> tuple[Any, ...]:
     """What ``task_to_dict`` reads, compared by identity: a new value is a new object.
 
@@ -151,7 +154,10 @@ class SavedState:
                     continue
             prints[task_id] = mark
             key = str(task_id)
-            dumped = state_format.task_to_dict(task, pool)
+            # A multi-instance parent has N children: reuse their ids when they did not change.
+            same_children = previous is not None and previous[_CHILDREN] == mark[_CHILDREN]
+            children = saved_tasks[key]["children"] if same_children else None
+            dumped = state_format.task_to_dict(task, pool, children)
             if previous is None:
                 ops.append(["s", [*path, "tasks", key], dumped])
                 continue

@@ -87,7 +87,13 @@ def save(
         uow,
         "assigning tasks",
         lambda: sync_human_tasks(
-            run, instance, uow.tasks, ctx.forms, now, ctx.calendar(instance.jurisdiction)
+            run,
+            instance,
+            uow.tasks,
+            ctx.forms,
+            now,
+            ctx.calendar(instance.jurisdiction),
+            run.saved_open,
         ),
     )
     # Every change to the instance row before any query, so that it is one UPDATE.

@@ -197,6 +197,11 @@ def test_live_workflows_keep_within_their_memory_budget(
     assert len(live) == 2
     assert live.take("i0", 1) is None, "the least recently used went first"
     assert live.take("i2", 1) is runs[2]
+    tight = LiveWorkflows(budget_bytes=footprint(runs[0]) // 2)
+    tight.put("i0", 1, runs[0])
+    tight.put("i1", 1, runs[1])
+    assert len(tight) == 1, "the last one stays, alone: its step held it anyway"
+    assert tight.take("i1", 1) is runs[1]
     off = LiveWorkflows(budget_bytes=0)
     off.put("i", 1, runs[0])
     assert len(off) == 0
