@@ -19,7 +19,7 @@ strings, so keys may contain any character.
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Any
 
 Path = list[Any]
@@ -80,6 +80,13 @@ def _diff(old: Any, new: Any, path: Path, ops: list[Op]) -> None:
         ops.append(["s", path, new])
 
 
+def _copied(value: Any) -> Any:
+    """A deep copy of a JSON value, through the C encoder (``copy.deepcopy`` is Python)."""
+    if isinstance(value, dict | list):
+        return json.loads(json.dumps(value))
+    return value
+
+
 def apply(document: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
     """Apply ``ops`` to ``document`` in place and return it.
 
@@ -92,23 +99,23 @@ def apply(document: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
             if kind != "s" or not isinstance(op[2], dict):
                 raise ValueError(f"cannot {kind!r} the document root")
             document.clear()
-            document.update(copy.deepcopy(op[2]))
+            document.update(_copied(op[2]))
             continue
         parent = document
         for key in path[:-1]:
             parent = parent[key]
         last = path[-1]
         if kind == "s":
-            parent[last] = copy.deepcopy(op[2])
+            parent[last] = _copied(op[2])
         elif kind == "d":
             del parent[last]
         elif kind == "a":
-            parent[last].extend(copy.deepcopy(op[2]))
+            parent[last].extend(_copied(op[2]))
         elif kind == "c":
             source = document
             for key in op[2]:
                 source = source[key]
-            parent[last] = copy.deepcopy(source)
+            parent[last] = _copied(source)
         else:
             raise ValueError(f"unknown patch operation {kind!r}")
     return document

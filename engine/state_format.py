@@ -55,6 +55,7 @@ class ValuePool:
         self.values = values
         self.known = known or {}
         self._plain: dict[str, bool] = {}
+        self.sizes: dict[str, int] = {}  # characters of JSON of each new value
 
     def refs(self, data: dict[str, Any]) -> dict[str, str]:
         return {key: self._ref(value) for key, value in self.registry.clean(data).items()}
@@ -68,6 +69,7 @@ class ValuePool:
         ref = hashlib.blake2b(text.encode(), digest_size=_REF_BYTES).hexdigest()
         if ref not in self.values and ref not in self.known:
             self.values[ref] = json.loads(text)
+            self.sizes[ref] = len(text)
         return ref
 
     def data(self, refs: dict[str, str]) -> dict[str, Any]:

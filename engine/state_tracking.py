@@ -117,7 +117,7 @@ class SavedState:
         ops += [["d", ["subprocesses", key]] for key in saved_subs if key not in live_keys]
         events = _json(self._registry.convert(workflow.bpmn_events))
         ops += state_diff.diff(self.state.get("bpmn_events"), events, ["bpmn_events"])
-        ops[:0] = self._new_values(_json(pool.values), derived)
+        ops[:0] = self._new_values(pool, derived)
         state_diff.apply(self.state, ops)
         if self._verify:
             self._check(ops, full_dump)
@@ -172,20 +172,20 @@ class SavedState:
                 ops.append(["d", [*path, "tasks", key]])
                 prints.pop(UUID(key), None)
 
-    def _new_values(self, values: dict[str, Any], derived: dict[str, str]) -> list[state_diff.Op]:
-        """Operations adding new pooled values: a grown collection as its old value
-        plus the difference, when that is shorter than the whole."""
+    def _new_values(self, pool: ValuePool, derived: dict[str, str]) -> list[state_diff.Op]:
+        """Operations adding the step's new pooled values: a grown collection as its old
+        value plus the difference, when that is shorter than the whole."""
         ops: list[state_diff.Op] = []
-        for ref, value in values.items():
-            whole: list[state_diff.Op] = [["s", ["values", ref], value]]
+        for ref, value in pool.values.items():
             source = derived.get(ref)
-            if source is not None and len(json.dumps(value)) > _DERIVE_ABOVE:
+            size = pool.sizes.get(ref, 0)
+            if source is not None and size > _DERIVE_ABOVE:
                 target = ["values", ref]
                 edits = state_diff.diff(self.state["values"][source], value, target)
-                copied = [["c", target, ["values", source]], *edits]
-                if len(json.dumps(copied)) < len(json.dumps(whole)) // 2:
-                    whole = copied
-            ops += whole
+                if len(json.dumps(edits)) < size // 2:
+                    ops += [["c", target, ["values", source]], *edits]
+                    continue
+            ops.append(["s", ["values", ref], value])
         return ops
 
     def prune(self) -> dict[str, Any]:
