@@ -15,7 +15,6 @@ form's key, whose JSON Schema ``task_form`` looks up when the task is read.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -30,7 +29,7 @@ from engine.models import HumanTask, Instance
 from engine.process_parser import EXPRESSION, department_rule
 from engine.repository import TaskRepository
 from engine.runtime import SERIALIZATION, WorkflowRun
-from engine.state_tracking import VERIFY_ENV, StateMismatch
+from engine.state_tracking import StateMismatch, verifying
 
 FormLookup = Callable[[str], dict[str, Any] | None]
 
@@ -167,7 +166,7 @@ def sync_human_tasks(
 def _open_ids(tasks: TaskRepository, instance: Instance, known: set[str] | None) -> set[str]:
     if known is None:
         return tasks.open_ids(instance.id)
-    if os.environ.get(VERIFY_ENV) == "1":
+    if verifying():
         stored = tasks.open_ids(instance.id)
         if not stored <= known:
             raise StateMismatch(f"open task rows {sorted(stored - known)} unknown to the workflow")

@@ -28,7 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, object_session, relationship
 
 from engine import state_diff
 
@@ -169,10 +169,21 @@ class Instance(Base):
             return
         ops = state_diff.diff(self.variables, value)
         if ops:
-            size = len(json.dumps(ops))
-            self.patches.append(StatePatch(ops=[], variable_ops=ops, bytes=size))
-            self.patch_bytes += size
-            self.remember_variables(value)
+            self.append_patch([], ops, len(json.dumps(ops)), value)
+
+    def append_patch(
+        self, ops: list[Any], variable_ops: list[Any], size: int, variables: dict[str, Any]
+    ) -> None:
+        """Record a patch of ``size`` bytes after which the variables are ``variables``."""
+        patch = StatePatch(instance_id=self.id, ops=ops, variable_ops=variable_ops, bytes=size)
+        if "patches" in self.__dict__:  # loaded: keep the collection current
+            self.patches.append(patch)
+        else:  # not loaded: a later load sees the patch (autoflush) without this SELECT
+            session = object_session(self)
+            assert session is not None, "a patch needs the instance's session"
+            session.add(patch)
+        self.patch_bytes += size
+        self.remember_variables(variables)
 
     def variables_after(self, patches: list[StatePatch]) -> dict[str, Any]:
         variables = copy.deepcopy(self.variables_snapshot)

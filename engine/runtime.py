@@ -208,18 +208,18 @@ class WorkflowRun:
     def dump(self) -> dict[str, Any]:
         return SERIALIZATION.state_to_dict(self.workflow)
 
-    def changes(self) -> tuple[dict[str, Any], list[Op] | None]:
-        """The state to save and the patch from the last save (None: never saved).
+    def changes(self) -> list[Op] | None:
+        """The patch from the last save, which ``saved`` now records; None: never saved.
 
-        The returned state is the run's own record of what is saved; callers copy
-        it before handing it to the database.
+        ``saved.state`` is then the state as saved; callers copy it before handing it
+        to the database.
         """
         if self.saved is None:
             self.saved = SavedState(
                 json.loads(json.dumps(self.dump())), self.workflow, SERIALIZATION.registry
             )
-            return self.saved.state, None
-        return self.saved.state, self.saved.changes(self.workflow, self.dump)
+            return None
+        return self.saved.changes(self.workflow, self.dump)
 
     def all_tasks(self) -> Iterator[Task]:
         """Every task of the workflow and its subprocesses, in creation order.

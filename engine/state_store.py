@@ -66,9 +66,9 @@ def save(
 ) -> None:
     """Write the step's changes as a patch, or a new snapshot when one is due.
 
-    ``snapshot`` forces one (the instance ended, or its definition changed).
+    ``snapshot`` forces one (the instance ended).
     """
-    _state, ops = run.changes()
+    ops = run.changes()
     if ops is None or snapshot or not instance.state_bytes or run.saved_variables is None:
         _snapshot(session, instance, run, variables)
         run.saved_variables = variables
@@ -81,13 +81,7 @@ def save(
     if instance.patch_bytes + size > max(COMPACT_FLOOR, instance.state_bytes // 2):
         _snapshot(session, instance, run, variables)
         return
-    patch = StatePatch(instance_id=instance.id, ops=ops, variable_ops=variable_ops, bytes=size)
-    if "patches" in instance.__dict__:  # loaded: keep the collection current
-        instance.patches.append(patch)
-    else:  # not loaded: a later load sees the patch (autoflush) without this SELECT
-        session.add(patch)
-    instance.patch_bytes += size
-    instance.remember_variables(variables)
+    instance.append_patch(ops, variable_ops, size, variables)
 
 
 def _snapshot(

@@ -37,6 +37,11 @@ _DERIVE_ABOVE = 512  # bytes of JSON; smaller new values are written whole
 _WORKFLOW_KEYS = ("data", "correlations", "last_task", "success", "completed", "root")
 
 
+def verifying() -> bool:
+    """Whether ``HUIQIAN_VERIFY_STATE=1`` asks for every save to be checked."""
+    return os.environ.get(VERIFY_ENV) == "1"
+
+
 class StateMismatch(AssertionError):
     """The patched state differs from a full dump: a change escaped the fingerprints."""
 
@@ -86,7 +91,7 @@ class SavedState:
         self.state = state
         self._registry = registry
         self._prints: dict[UUID, tuple[Any, ...]] = {}
-        self._verify = os.environ.get(VERIFY_ENV) == "1"
+        self._verify = verifying()
         self._text = json.dumps(state) if self._verify else ""
         for _path, sub in _workflows(workflow):
             for task in sub.tasks.values():

@@ -50,6 +50,8 @@ def test_negative_days_are_refused():
         CALENDAR.add_working_days(at("2026-03-02"), -1)
 
 
-@pytest.mark.parametrize(("text", "days"), [("5WD", 5), (" 12 wd ", 12), ("P5D", None), ("5D", None)])
+@pytest.mark.parametrize(
+    ("text", "days"), [("5WD", 5), (" 12 wd ", 12), ("P5D", None), ("5D", None)]
+)
 def test_working_day_notation(text, days):
     assert working_days(text) == days

@@ -84,12 +84,12 @@ def test_each_patch_applied_to_the_last_save_gives_the_full_dump(
     bundle: SpecBundle, script_engine: HuiqianScriptEngine
 ) -> None:
     run = _start(bundle, script_engine, 12)
-    snapshot, ops = run.changes()
-    assert ops is None, "the first save is a whole state"
-    stored = _json(snapshot)
+    assert run.changes() is None, "the first save is a whole state"
+    assert run.saved is not None
+    stored = _json(run.saved.state)
     while not run.completed:
         _answer(run)
-        _state, ops = run.changes()
+        ops = run.changes()
         assert ops is not None
         stored = state_diff.apply(stored, _json(ops))
         full = _json(run.dump())
@@ -104,7 +104,7 @@ def _patch_sizes(bundle: SpecBundle, engine: HuiqianScriptEngine, n: int) -> lis
     sizes = []
     while not run.completed:
         _answer(run)
-        sizes.append(len(json.dumps(run.changes()[1])))
+        sizes.append(len(json.dumps(run.changes())))
     return sizes
 
 
@@ -167,8 +167,8 @@ def test_a_state_of_format_1_is_read_and_saved_whole_next(
     assert [t.data for t in run.ready_human_tasks()] == [
         t.data for t in original.ready_human_tasks()
     ]
-    state, ops = run.changes()
-    assert ops is None and state["format"] == 2
+    assert run.changes() is None
+    assert run.saved is not None and run.saved.state["format"] == 2
     while not run.completed:
         _answer(run)
     assert run.variables()["approved"] == 4
