@@ -91,7 +91,9 @@ def _wall_clocks() -> dict[str, float]:
     return spent
 
 
-def profile(backend: str, postgres: str, n: int, steps: int, clock: str = "cprofile") -> None:
+def profile(
+    backend: str, postgres: str, n: int, steps: int, clock: str = "cprofile", top: int = 0
+) -> None:
     with (
         databases.fresh(backend, postgres) as database,
         tempfile.TemporaryDirectory() as tmp,
@@ -149,6 +151,9 @@ def profile(backend: str, postgres: str, n: int, steps: int, clock: str = "cprof
         )
     kinds = {kind: statements.count(kind) / done for kind in sorted(set(statements))}
     print("\nSQL statements per step: " + ", ".join(f"{k} {v:.1f}" for k, v in kinds.items()))
+    if top:
+        print(f"\nThe {top} functions with the most time of their own:")
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(top)
 
 
 def _print_wall(
@@ -175,8 +180,12 @@ def main() -> None:
         default="cprofile",
         help="cprofile: every function, inflated; wall: the phases only, as they run",
     )
+    parser.add_argument(
+        "--top", type=int, default=0, help="also list the K functions with most own time"
+    )
     args = parser.parse_args()
-    profile(args.backend, args.postgres, args.n, min(args.steps, args.n - 1), args.clock)
+    steps = min(args.steps, args.n - 1)
+    profile(args.backend, args.postgres, args.n, steps, args.clock, args.top)
 
 
 if __name__ == "__main__":
