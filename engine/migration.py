@@ -41,6 +41,7 @@ from SpiffWorkflow.task import Task, TaskState
 
 from engine.errors import Conflict, InvalidInput
 from engine.runtime import SpecBundle, WorkflowRun
+from engine.task_specs import mark_changed
 
 NOT_REACHED = TaskState.PREDICTED_MASK | TaskState.FUTURE
 ACTIVE = TaskState.WAITING | TaskState.READY | TaskState.STARTED | TaskState.ERROR
@@ -216,6 +217,7 @@ def migrate(
     for move in moves:
         if move.target is not None:
             move.task.task_spec = move.target
+            mark_changed(move.task)  # a new spec, whatever the task's state
     for move in moves:
         if move.target is None and move.task.id in move.workflow.tasks:
             move.workflow._remove_task(move.task.id)

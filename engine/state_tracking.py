@@ -12,6 +12,15 @@ change, triggered flag, parent, children, and the keys and value identities of
 ``data`` and ``internal_data``.  Replacing a value is seen; changing a container
 *in place* is not, and is reported explicitly instead: multi-instance merges and
 the signer changes of 加签/减签 call ``engine.task_specs.mark_changed``.
+
+Most tasks of a large workflow are *quiet*: finished, or a human task waiting
+for its officer.  SpiffWorkflow changes such a task only together with its state
+(every ``_set_state`` stamps ``last_state_change``), so a quiet task whose state
+and stamp are as saved is skipped without a fingerprint; that turns a save at
+N = 1,000 from a thousand fingerprints into a few.  Tasks that wait for events,
+joins, loops and predicted tasks are fingerprinted at every save, because the
+library updates their internal data in place.  A task's fingerprint is kept on
+the task itself, so the skip costs no lookup.
 With ``HUIQIAN_VERIFY_STATE=1`` (the test suite sets it) every save is also
 dumped in full and compared with the patched state, so a change the
 fingerprints miss fails loudly instead of being lost.
@@ -26,7 +35,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.workflow import BpmnSubWorkflow, BpmnWorkflow
-from SpiffWorkflow.task import Task
+from SpiffWorkflow.task import Task, TaskState
 
 from engine import state_diff, state_format
 from engine.state_format import ValuePool
@@ -52,6 +61,21 @@ def _json(value: Any) -> Any:
 
 
 _CHILDREN = 5  # the position of the children in a fingerprint
+_PRINT = "_huiqian_print"  # the task's fingerprint as last saved, kept on the task
+_FINISHED = (TaskState.COMPLETED, TaskState.CANCELLED)
+
+
+def forget(task: Task) -> None:
+    """Make the next save write ``task`` whole, as a new task (it was given a new id)."""
+    task.__dict__.pop(_PRINT, None)
+
+
+def _quiet(task: Task, saved: tuple[Any, ...] | None) -> bool:
+    """Whether ``task`` is as saved without looking further (see the module docstring)."""
+    if saved is None or saved[0] != task._state or saved[2] != task.last_state_change:
+        return False
+    state = task._state
+    return state in _FINISHED or (state == TaskState.READY and bool(task.task_spec.manual))
 
 
 def fingerprint(task: Task) -> tuple[Any, ...]:
@@ -90,12 +114,10 @@ class SavedState:
     def __init__(self, state: dict[str, Any], workflow: BpmnWorkflow, registry: Any) -> None:
         self.state = state
         self._registry = registry
-        self._prints: dict[UUID, tuple[Any, ...]] = {}
         self._verify = verifying()
         self._text = json.dumps(state) if self._verify else ""
         for _path, sub in _workflows(workflow):
-            for task in sub.tasks.values():
-                self._prints[task.id] = fingerprint(task)
+            self._remember(sub)
         workflow.__dict__.pop(CHANGED, None)
 
     def changes(
@@ -128,9 +150,10 @@ class SavedState:
             self._check(ops, full_dump)
         return ops
 
-    def _remember(self, sub: BpmnWorkflow | BpmnSubWorkflow) -> None:
+    @staticmethod
+    def _remember(sub: BpmnWorkflow | BpmnSubWorkflow) -> None:
         for task in sub.tasks.values():
-            self._prints[task.id] = fingerprint(task)
+            task.__dict__[_PRINT] = fingerprint(task)
 
     def _workflow_changes(
         self,
@@ -148,17 +171,35 @@ class SavedState:
         for key in _WORKFLOW_KEYS:
             ops += state_diff.diff(saved.get(key), attributes[key], [*path, key])
         saved_tasks = saved["tasks"]
-        prints = self._prints  # one per saved task, so it also says which are saved
-        kept = 0
-        for task_id, task in sub.tasks.items():
-            mark = fingerprint(task)
-            previous = prints.get(task_id)
-            if previous is not None:
-                kept += 1
-                if previous == mark and task_id not in touched:
-                    continue
-            prints[task_id] = mark
-            key = str(task_id)
+        tasks = sub.tasks
+        forced = {id(tasks[task_id]) for task_id in touched if task_id in tasks}
+        changed = [
+            task
+            for task in tasks.values()
+            if id(task) in forced or not _quiet(task, task.__dict__.get(_PRINT))
+        ]
+        # A task that came or went changes its parent's children, whatever the parent's state.
+        new = [task for task in changed if str(task.id) not in saved_tasks]
+        parents = {task._parent for task in new}
+        if len(tasks) - len(new) != len(saved_tasks):
+            live = {str(task_id) for task_id in tasks}
+            gone = [key for key in saved_tasks if key not in live]
+            ops += [["d", [*path, "tasks", key]] for key in gone]
+            parents |= {
+                UUID(saved_tasks[key]["parent"]) for key in gone if saved_tasks[key]["parent"]
+            }
+        listed = set(map(id, changed))
+        changed += [
+            tasks[parent]
+            for parent in parents
+            if parent in tasks and id(tasks[parent]) not in listed
+        ]
+        for task in changed:
+            key = str(task.id)
+            previous = task.__dict__.get(_PRINT) if key in saved_tasks else None
+            mark = task.__dict__[_PRINT] = fingerprint(task)
+            if previous == mark and id(task) not in forced:
+                continue
             # A multi-instance parent has N children: reuse their ids when they did not change.
             same_children = previous is not None and previous[_CHILDREN] == mark[_CHILDREN]
             children = saved_tasks[key]["children"] if same_children else None
@@ -171,11 +212,6 @@ class SavedState:
                 if ref in pool.values and before.get(name) not in (None, ref):
                     derived.setdefault(ref, before[name])
             ops += state_diff.diff(saved_tasks[key], dumped, [*path, "tasks", key])
-        if kept != len(saved_tasks):
-            live = {str(task_id) for task_id in sub.tasks}
-            for key in [key for key in saved_tasks if key not in live]:
-                ops.append(["d", [*path, "tasks", key]])
-                prints.pop(UUID(key), None)
 
     def _new_values(self, pool: ValuePool, derived: dict[str, str]) -> list[state_diff.Op]:
         """Operations adding the step's new pooled values: a grown collection as its old

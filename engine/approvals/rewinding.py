@@ -29,6 +29,7 @@ from SpiffWorkflow.task import Task
 
 from engine.approvals.multi_instance import loop_of
 from engine.runtime import WorkflowRun
+from engine.state_tracking import forget
 
 
 def _caller(workflow: BpmnWorkflow) -> Task | None:
@@ -131,6 +132,7 @@ def _rekey(task: Task) -> None:
     old, new = task.id, uuid4()
     workflow.tasks[new] = workflow.tasks.pop(old)
     task.id = new
+    forget(task)
     parent = task.parent
     if parent is not None:
         parent._children = [new if child == old else child for child in parent._children]
