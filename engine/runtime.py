@@ -38,6 +38,7 @@ from engine.state_diff import Op
 from engine.state_format import ValuePool
 from engine.state_tracking import SavedState
 from engine.task_specs import serializer_config
+from engine.workflow_walks import HuiqianWorkflow
 
 SPEC_FORMAT = 1
 
@@ -62,7 +63,7 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
     def restore(self, dct: dict[str, Any], bundle: SpecBundle) -> BpmnWorkflow:
         # Restoring pops keys from the workflow dicts: work on copies of those levels.
         dct = {**dct, "subprocesses": {k: dict(v) for k, v in dct["subprocesses"].items()}}
-        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, deserializing=True)
+        workflow = HuiqianWorkflow(bundle.spec, bundle.subprocess_specs, deserializing=True)
         if dct.get("format") == state_format.STATE_FORMAT:
             pool = ValuePool(self.registry, dct["values"])
             self._tasks_from_dict(workflow, dct, pool)
@@ -186,7 +187,7 @@ class WorkflowRun:
     def start(
         cls, bundle: SpecBundle, variables: dict[str, Any], script_engine: HuiqianScriptEngine
     ) -> WorkflowRun:
-        workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs)
+        workflow = HuiqianWorkflow(bundle.spec, bundle.subprocess_specs)
         workflow.task_tree.data.update(variables)
         run = cls(workflow, script_engine)
         run.advance()

@@ -1,10 +1,11 @@
 """The co-review on bare SpiffWorkflow: raw (in memory, the floor) and naive (round trip per step).
 
-Both use the engine's own pieces below persistence: the spec parsed as
-deployment parses it, ``engine.runtime.WorkflowRun`` and the sandboxed script
-engine.  *Naive* adds what a straightforward service does to survive a
-restart: SpiffWorkflow's ``BpmnWorkflowSerializer`` turns the whole workflow,
-spec included, into JSON after every step and back before the next one.
+Both run SpiffWorkflow as shipped (``task.run()``, ``do_engine_steps()``) on
+the spec parsed as deployment parses it, with the sandboxed script engine: none
+of the engine's own shortcuts (``engine.engine_steps``) take part.  *Naive*
+adds what a straightforward service does to survive a restart:
+SpiffWorkflow's ``BpmnWorkflowSerializer`` turns the whole workflow, spec
+included, into JSON after every step and back before the next one.
 """
 
 from __future__ import annotations
@@ -15,14 +16,36 @@ from pathlib import Path
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import TaskState
 
 from benchmarks.scaling import meters, workload
-from engine.runtime import WorkflowRun
+from engine.runtime import SpecBundle
+from engine.sandbox import HuiqianScriptEngine
 from engine.task_specs import serializer_config
 
 
-def _tasks_by_department(run: WorkflowRun) -> dict[str, str]:
-    return {task.data["department"]: str(task.id) for task in run.ready_human_tasks()}
+def _start(
+    bundle: SpecBundle, variables: dict[str, Any], script_engine: HuiqianScriptEngine
+) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=script_engine)
+    workflow.task_tree.data.update(variables)
+    workflow.do_engine_steps()
+    return workflow
+
+
+def _complete(workflow: BpmnWorkflow, task_id: uuid.UUID, data: dict[str, Any]) -> None:
+    task = workflow.get_task_from_id(task_id)
+    task.data.update(data)
+    task.run()
+    workflow.do_engine_steps()
+
+
+def _tasks_by_department(workflow: BpmnWorkflow) -> dict[str, uuid.UUID]:
+    return {
+        task.data["department"]: task.id
+        for task in workflow.get_tasks(state=TaskState.READY, manual=True)
+    }
 
 
 def run(mode: str, n: int, budget_s: float, rounds: int) -> dict[str, Any]:
@@ -39,8 +62,8 @@ def run(mode: str, n: int, budget_s: float, rounds: int) -> dict[str, Any]:
     while log.next_round():
         variables = workload.start_variables(n, str(uuid.uuid4()))
         with meters.Stopwatch() as watch:
-            current = WorkflowRun.start(bundle, variables, script_engine)
-            saved = serializer.serialize_json(current.workflow) if mode == "naive" else ""
+            current = _start(bundle, variables, script_engine)
+            saved = serializer.serialize_json(current) if mode == "naive" else ""
         log.started(watch.wall)
         start_bytes = len(saved.encode())
         tasks = _tasks_by_department(current)
@@ -52,14 +75,15 @@ def run(mode: str, n: int, budget_s: float, rounds: int) -> dict[str, Any]:
             data = workload.step_data(department)
             with meters.Stopwatch() as watch:
                 if mode == "naive":
-                    current = WorkflowRun(serializer.deserialize_json(saved), script_engine)
-                current.complete(tasks[department], data)
+                    current = serializer.deserialize_json(saved)
+                    current.script_engine = script_engine
+                _complete(current, tasks[department], data)
                 if mode == "naive":
-                    saved = serializer.serialize_json(current.workflow)
+                    saved = serializer.serialize_json(current)
             log.add(watch.wall, watch.cpu, len(saved.encode()))
             answered += 1
         if answered == n:
-            assert current.completed and current.variables()["result"] == "approved"
+            assert current.is_completed() and current.data["result"] == "approved"
     return {
         "mode": mode,
         "backend": "memory",
