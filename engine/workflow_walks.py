@@ -35,7 +35,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task, TaskState
 
 
-class HuiqianWorkflow(BpmnWorkflow):  # type: ignore[misc]
+class HuiqianWorkflow(BpmnWorkflow):
     """The top workflow of every instance (subprocesses stay ``BpmnSubWorkflow``)."""
 
     def do_engine_steps(
