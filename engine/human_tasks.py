@@ -28,7 +28,7 @@ from engine.errors import ScriptError
 from engine.models import HumanTask, Instance
 from engine.process_parser import EXPRESSION, department_rule
 from engine.repository import TaskRepository
-from engine.runtime import SERIALIZATION, WorkflowRun
+from engine.runtime import SERIALIZATION, WorkflowRun, task_key
 from engine.state_tracking import StateMismatch, verifying
 
 FormLookup = Callable[[str], dict[str, Any] | None]
@@ -126,7 +126,7 @@ def sync_human_tasks(
     first query; rows closed since in this transaction may still be in it, and
     cancelling touches open rows only.  Afterwards ``run.saved_open`` is set.
     """
-    ready = {str(task.id): task for task in run.ready_human_tasks()}
+    ready = {task_key(task): task for task in run.ready_human_tasks()}
     open_ids = _open_ids(tasks, instance, known_open)
     without_open_row = [task_id for task_id in ready if task_id not in open_ids]
     existing = tasks.existing_ids(without_open_row)

@@ -34,13 +34,22 @@ from engine import (
     state_format,
 )
 from engine.sandbox import HuiqianScriptEngine
-from engine.state_diff import Op
+from engine.state_diff import Op, same
 from engine.state_format import ValuePool
-from engine.state_tracking import SavedState
+from engine.state_tracking import SavedState, StateMismatch, verifying
 from engine.task_specs import serializer_config
 from engine.workflow_walks import HuiqianWorkflow
 
 SPEC_FORMAT = 1
+_KEY = "_huiqian_key"
+
+
+def task_key(task: Task) -> str:
+    """``str(task.id)``, kept on the task: formatting a thousand UUIDs a step adds up."""
+    cached: tuple[UUID, str] | None = task.__dict__.get(_KEY)
+    if cached is None or cached[0] is not task.id:  # a rekeyed task (撤回) has a new id
+        cached = task.__dict__[_KEY] = (task.id, str(task.id))
+    return cached[1]
 
 
 class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
@@ -267,6 +276,30 @@ class WorkflowRun:
         if self.workflow.is_completed():
             return SERIALIZATION.data_to_json(self.workflow.data or self._last_data())
         return SERIALIZATION.data_to_json(self._last_data())
+
+    def variables_as_saved(self) -> dict[str, Any]:
+        """``variables()`` read from the saved state, right after ``changes()``.
+
+        The saved state holds every task's data as plain JSON already (pooled by
+        ``engine.state_format``), so the latest task's values are looked up instead
+        of converted again: at N = 1,000 each task carries the roster.  The values
+        are shared with the saved state, which never changes a pooled value in place.
+        Verify mode checks the result against ``variables()``.
+        """
+        assert self.saved is not None, "changes() first"
+        workflow = self.workflow
+        if workflow.is_completed() and workflow.data:
+            return self.variables()
+        saved = self.saved.state
+        last = workflow.last_task or workflow.task_tree
+        owner = saved
+        if last.workflow is not workflow:
+            owner = saved["subprocesses"][str(last.workflow.parent_task_id)]
+        refs = owner["tasks"][task_key(last)]["data"]
+        found = {key: saved["values"][ref] for key, ref in refs.items()}
+        if verifying() and not same(found, expected := self.variables()):
+            raise StateMismatch(f"variables differ from the saved state: {found} != {expected}")
+        return found
 
     def _last_data(self) -> dict[str, Any]:
         last = self.workflow.last_task or self.workflow.task_tree

@@ -56,19 +56,14 @@ def load_state(session: Session, instance: Instance) -> dict[str, Any]:
     return state
 
 
-def save(
-    session: Session,
-    instance: Instance,
-    run: WorkflowRun,
-    variables: dict[str, Any],
-    *,
-    snapshot: bool = False,
-) -> None:
-    """Write the step's changes as a patch, or a new snapshot when one is due.
+def save(session: Session, instance: Instance, run: WorkflowRun, *, snapshot: bool = False) -> None:
+    """Write the step's changes (state and variables) as a patch, or a new snapshot when
+    one is due.
 
     ``snapshot`` forces one (the instance ended).
     """
     ops = run.changes()
+    variables = run.variables() if ops is None else run.variables_as_saved()
     if ops is None or snapshot or not instance.state_bytes or run.saved_variables is None:
         _snapshot(session, instance, run, variables)
         run.saved_variables = variables

@@ -103,7 +103,7 @@ def save(
         instance.ended_at = now
     instance.updated_at = now
     ended = instance.status not in state_store.ACTIVE
-    state_store.save(uow.session, instance, run, run.variables(), snapshot=ended)
+    state_store.save(uow.session, instance, run, snapshot=ended)
     created, _cancelled = changes
     for task in created:
         events.record_task(uow, "task.created", task, at=now)

@@ -17,6 +17,7 @@ current ones start when those are done (``settle``).
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -54,7 +55,7 @@ class _CompletionOnMergedData:
         merged = my_task.internal_data.get("merged", [])
         if not merged or self.condition is None:
             return None
-        last = next(child for child in my_task.children if str(child.id) == merged[-1])
+        last = my_task.workflow.tasks[UUID(merged[-1])]  # a child: same workflow
         context = _MergedDataTask(last, {**last.data, **my_task.data})
         return my_task.workflow.script_engine.evaluate(context, self.condition)
 
