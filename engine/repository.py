@@ -129,9 +129,17 @@ class InstanceRepository:
             instance.remember_variables(instance.variables_after(patches[instance_id]))
 
     def of_task(self, task_id: str, *, for_update: bool = False) -> Instance | None:
-        """The instance of a human task, in one query, locking only the instance's row."""
+        """The instance of a human task, in one query, locking only the instance's row.
+
+        Its variables are not read: a step whose workflow is live never needs them,
+        and at N departments they hold the roster (loaded on first use otherwise).
+        """
         of_the_task = select(HumanTask.instance_id).where(HumanTask.id == task_id)
-        query = select(Instance).where(Instance.id == of_the_task.scalar_subquery())
+        query = (
+            select(Instance)
+            .where(Instance.id == of_the_task.scalar_subquery())
+            .options(defer(Instance.variables_snapshot))
+        )
         if for_update and self.row_locks:
             query = query.with_for_update(of=Instance)
         return self.session.scalar(query)
