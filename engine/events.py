@@ -6,11 +6,9 @@ something, so the event commits exactly when the change does.
 
 Every event also gets an ``event`` job, so whoever registered a job handler
 for that kind (webhook fan-out) picks it up after commit; with no handler
-registered the jobs simply wait.  The job names the event by id, which the
-database assigns: the jobs are added just before the transaction commits, after
-one flush that inserts every event of the transaction together (starting a
-co-review of N departments records N ``task.created`` events).  Events a
-rolled-back savepoint took away get no job.  Payloads carry ids and API links,
+registered the jobs simply wait.  Ids are made here, so nothing is flushed
+until the step's end: starting a co-review of N departments records N
+``task.created`` events, written together.  Payloads carry ids and API links,
 never secrets and never whole task data.
 """
 
@@ -19,15 +17,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as orm_event
 from sqlalchemy.orm import Session
 
-from engine.models import Event, HumanTask, Instance, Job
+from engine.models import Event, HumanTask, Instance, Job, new_id
 from engine.unit_of_work import SqlUnitOfWork
 
 EVENT_JOB = "event"
 API = "/api/v1"
-_WITHOUT_JOB = "huiqian_events_without_job"  # Session.info: events recorded, jobs not added
 
 EVENT_TYPES = (
     "instance.started",
@@ -76,6 +72,7 @@ def record(
     if type_ not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type_!r}")
     event = Event(
+        id=new_id(),  # here, not at flush: the job names it
         type=type_,
         at=at,
         jurisdiction=instance.jurisdiction if instance else jurisdiction,
@@ -85,28 +82,8 @@ def record(
     )
     session = uow if isinstance(uow, Session) else uow.session
     session.add(event)
-    session.info.setdefault(_WITHOUT_JOB, []).append(event)
+    session.add(Job(kind=EVENT_JOB, due_at=event.at, payload={"event_id": event.id}))
     return event
-
-
-@orm_event.listens_for(Session, "before_commit")
-def _add_jobs(session: Session) -> None:
-    """One job per event recorded in this transaction (see the module docstring)."""
-    if session.in_nested_transaction():  # a savepoint released: the transaction goes on
-        return
-    recorded = [event for event in session.info.pop(_WITHOUT_JOB, ()) if event in session]
-    if not recorded:
-        return
-    session.flush()
-    session.add_all(
-        Job(kind=EVENT_JOB, due_at=event.at, payload={"event_id": event.id}) for event in recorded
-    )
-
-
-@orm_event.listens_for(Session, "after_rollback")
-def _forget_events(session: Session) -> None:
-    if not session.in_transaction():
-        session.info.pop(_WITHOUT_JOB, None)
 
 
 def record_task(
