@@ -80,6 +80,38 @@ def _diff(old: Any, new: Any, path: Path, ops: list[Op]) -> None:
         ops.append(["s", path, new])
 
 
+_SEPARATOR = ", "  # json.dumps's default item separator
+
+
+def grown(old_text: str, new_text: str, path: Path) -> list[Op] | None:
+    """The operations that turn one JSON array or object into another that only gained
+    entries at its end, read from the two texts; None when that is not the case.
+
+    Both texts must come from ``json.dumps`` with the same settings.  A text that starts
+    with the old one minus its closing bracket, then a separator, holds every old entry
+    unchanged, in order (a JSON tokenizer reads the same bytes the same way), followed
+    by new ones: only those are parsed.  A grown collection of a thousand answers is then
+    never walked in Python (``engine.state_tracking``).
+    """
+    if len(new_text) <= len(old_text) or old_text[:1] + old_text[-1:] not in ("[]", "{}"):
+        return None
+    head = old_text[:-1]
+    if not new_text.startswith(head):
+        return None
+    rest = new_text[len(head) :]
+    if len(head) > 1:  # the old one had entries: the new ones follow a separator
+        if not rest.startswith(_SEPARATOR):
+            return None
+        rest = rest[len(_SEPARATOR) :]
+    try:
+        added = json.loads(old_text[0] + rest)
+    except ValueError:
+        return None
+    if isinstance(added, list):
+        return [["a", path, added]]
+    return [["s", [*path, key], value] for key, value in added.items()]
+
+
 def _copied(value: Any) -> Any:
     """A deep copy of a JSON value, through the C encoder (``copy.deepcopy`` is Python)."""
     if isinstance(value, dict | list):

@@ -26,6 +26,7 @@ from SpiffWorkflow.task import Task, TaskState
 
 STATE_FORMAT = 2
 _REF_BYTES = 8
+TEXT_KEPT_ABOVE = 512  # characters: new values this large keep their JSON (``ValuePool.texts``)
 
 
 def _raise(value: Any) -> Any:
@@ -56,6 +57,7 @@ class ValuePool:
         self.known = known or {}
         self._plain: dict[str, bool] = {}
         self.sizes: dict[str, int] = {}  # characters of JSON of each new value
+        self.texts: dict[str, str] = {}  # the JSON of each new value above TEXT_KEPT_ABOVE
 
     def refs(self, data: dict[str, Any]) -> dict[str, str]:
         return {key: self._ref(value) for key, value in self.registry.clean(data).items()}
@@ -70,6 +72,8 @@ class ValuePool:
         if ref not in self.values and ref not in self.known:
             self.values[ref] = json.loads(text)
             self.sizes[ref] = len(text)
+            if len(text) > TEXT_KEPT_ABOVE:
+                self.texts[ref] = text
         return ref
 
     def data(self, refs: dict[str, str]) -> dict[str, Any]:

@@ -38,11 +38,10 @@ from SpiffWorkflow.bpmn.workflow import BpmnSubWorkflow, BpmnWorkflow
 from SpiffWorkflow.task import Task, TaskState
 
 from engine import state_diff, state_format
-from engine.state_format import ValuePool
+from engine.state_format import TEXT_KEPT_ABOVE, ValuePool
 from engine.task_specs import CHANGED
 
 VERIFY_ENV = "HUIQIAN_VERIFY_STATE"
-_DERIVE_ABOVE = 512  # bytes of JSON; smaller new values are written whole
 _WORKFLOW_KEYS = ("data", "correlations", "last_task", "success", "completed", "root")
 
 
@@ -116,6 +115,9 @@ class SavedState:
         self._registry = registry
         self._verify = verifying()
         self._text = json.dumps(state) if self._verify else ""
+        # The JSON of the last save's new large values: a value that grew from one of them
+        # is derived from the texts (``state_diff.grown``).
+        self._texts: dict[str, str] = {}
         for _path, sub in _workflows(workflow):
             self._remember(sub)
         workflow.__dict__.pop(CHANGED, None)
@@ -144,8 +146,11 @@ class SavedState:
         ops += [["d", ["subprocesses", key]] for key in saved_subs if key not in live_keys]
         events = _json(self._registry.convert(workflow.bpmn_events))
         ops += state_diff.diff(self.state.get("bpmn_events"), events, ["bpmn_events"])
-        ops[:0] = self._new_values(pool, derived)
         state_diff.apply(self.state, ops)
+        # The pool's new values are fresh objects; no later operation changes a pooled value.
+        self.state["values"].update(pool.values)
+        ops[:0] = self._new_values(pool, derived)
+        self._texts = pool.texts
         if self._verify:
             self._check(ops, full_dump)
         return ops
@@ -220,9 +225,12 @@ class SavedState:
         for ref, value in pool.values.items():
             source = derived.get(ref)
             size = pool.sizes.get(ref, 0)
-            if source is not None and size > _DERIVE_ABOVE:
+            if source is not None and size > TEXT_KEPT_ABOVE:
                 target = ["values", ref]
-                edits = state_diff.diff(self.state["values"][source], value, target)
+                old_text, new_text = self._texts.get(source), pool.texts[ref]
+                edits = old_text and state_diff.grown(old_text, new_text, target)
+                if not edits:
+                    edits = state_diff.diff(self.state["values"][source], value, target)
                 if len(json.dumps(edits)) < size // 2:
                     ops += [["c", target, ["values", source]], *edits]
                     continue

@@ -56,3 +56,38 @@ def test_applied_values_are_copies() -> None:
 def test_malformed_operations_are_refused(ops: list[Any]) -> None:
     with pytest.raises(ValueError):
         state_diff.apply({"a": 1}, ops)
+
+
+GROWN = [
+    ("list gains items", [1, {"a": "b"}], [1, {"a": "b"}, 3, [4]]),
+    ("empty list gains items", [], ["x"]),
+    ("object gains keys", {"d1": {"decision": "同意"}}, {"d1": {"decision": "同意"}, "d2": {}}),
+    ("empty object gains keys", {}, {"k": None}),
+]
+NOT_GROWN = [
+    ("last number grows", [1], [12]),
+    ("last number gains decimals", [1], [1.5]),
+    ("last element grows inside", [[1]], [[1, 2]]),
+    ("last string grows", ["ab"], ["ab, cd"]),
+    ("an entry changes", {"a": 1, "b": 2}, {"a": 1, "b": 3, "c": 4}),
+    ("a key moves", {"a": 1, "b": 2}, {"b": 2, "a": 1, "c": 3}),
+    ("a scalar", "abc", "abcd"),
+    ("shrinks", [1, 2], [1]),
+    ("list becomes object", [], {"0": 1}),
+]
+
+
+def _texts(old: Any, new: Any) -> tuple[str, str]:
+    return (json.dumps(old, ensure_ascii=False), json.dumps(new, ensure_ascii=False))
+
+
+@pytest.mark.parametrize(("old", "new"), [c[1:] for c in GROWN], ids=[c[0] for c in GROWN])
+def test_a_grown_collection_is_read_from_its_texts(old: Any, new: Any) -> None:
+    ops = state_diff.grown(*_texts(old, new), ["values", "r"])
+    assert ops == state_diff.diff(old, new, ["values", "r"])
+    assert state_diff.apply({"values": {"r": copy.deepcopy(old)}}, ops) == {"values": {"r": new}}
+
+
+@pytest.mark.parametrize(("old", "new"), [c[1:] for c in NOT_GROWN], ids=[c[0] for c in NOT_GROWN])
+def test_anything_but_growth_at_the_end_is_left_to_the_structural_diff(old: Any, new: Any) -> None:
+    assert state_diff.grown(*_texts(old, new), ["v"]) is None
