@@ -30,7 +30,7 @@ import builtins
 import json
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache, partial
@@ -355,13 +355,17 @@ def _check_format_spec(spec: str) -> None:
         _refuse_size("format width", int(number), MAX_FORMAT_WIDTH)
 
 
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+_ATOMS = {str, int, float, bool, type(None)}
+
+
 def _check_data_shape(value: Any, what: str = "task data") -> None:
     """Refuse data nested deeper than MAX_DATA_DEPTH or with more than MAX_DATA_NODES items.
 
     Items are counted each time they are reached, so a small structure that references the
     same list many times counts at the size it would have once serialized.
     """
-    if not isinstance(value, (dict, list, tuple, set, frozenset)):
+    if not isinstance(value, _CONTAINERS):
         return
     nodes = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
@@ -369,13 +373,13 @@ def _check_data_shape(value: Any, what: str = "task data") -> None:
         item, depth = stack.pop()
         if depth > MAX_DATA_DEPTH:
             raise ScriptError(f"{what} is nested deeper than {MAX_DATA_DEPTH}", limit="size")
-        children: Iterable[Any] = item.values() if isinstance(item, dict) else item
-        for child in children:
-            nodes += 1
-            if nodes > MAX_DATA_NODES:
-                raise ScriptError(f"{what} has more than {MAX_DATA_NODES} items", limit="size")
-            if isinstance(child, (dict, list, tuple, set, frozenset)):
-                stack.append((child, depth + 1))
+        children: Collection[Any] = item.values() if isinstance(item, dict) else item
+        nodes += len(children)
+        if nodes > MAX_DATA_NODES:
+            raise ScriptError(f"{what} has more than {MAX_DATA_NODES} items", limit="size")
+        if set(map(type, children)) <= _ATOMS:  # in C: a roster's thousand records of text
+            continue
+        stack.extend((child, depth + 1) for child in children if isinstance(child, _CONTAINERS))
 
 
 class _Policy(RestrictingNodeTransformer):
