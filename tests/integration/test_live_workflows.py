@@ -35,14 +35,13 @@ from tests.api_helpers import (
     start,
     token_headers,
 )
+from tests.bpmn_documents import process_document
 
 N = 12
 CO_REVIEW = Path(__file__).resolve().parents[2] / "bpmn" / "co_review.bpmn"
-DIVIDE = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-                  xmlns:huiqian="http://huiqian.dev/schema/bpmn/1.0"
-                  id="divide_definitions" targetNamespace="http://huiqian.dev/bpmn">
-  <bpmn:process id="divide" isExecutable="true">
+DIVIDE = process_document(
+    "divide",
+    """\
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="ask"/>
     <bpmn:userTask id="ask" name="divisor" huiqian:candidateDepartments="hrss"/>
@@ -52,9 +51,8 @@ DIVIDE = b"""<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:userTask id="check" name="check" huiqian:candidateDepartments="fin"/>
     <bpmn:sequenceFlow id="f4" sourceRef="check" targetRef="end"/>
     <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+""",
+)
 
 
 def _upload(client: FlaskClient, content: bytes, filename: str) -> None:

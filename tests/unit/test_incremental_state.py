@@ -20,16 +20,15 @@ from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
 from engine.sandbox import HuiqianScriptEngine, create_script_engine
 from engine.state_store import LiveWorkflows, footprint
 from engine.state_tracking import StateMismatch
+from tests.bpmn_documents import process_document
 
 NO_DEPENDENCIES = Dependencies(
     process_xml=lambda key: None, decision_xml=lambda key: None, handlers=frozenset()
 )
 
-REVIEW_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-                  xmlns:huiqian="http://huiqian.dev/schema/bpmn/1.0"
-                  id="review_definitions" targetNamespace="http://huiqian.dev/bpmn">
-  <bpmn:process id="review" isExecutable="true">
+REVIEW_BPMN = process_document(
+    "review",
+    """\
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="to_review" sourceRef="start" targetRef="review_task"/>
     <bpmn:userTask id="review_task" huiqian:candidateDepartments="${reviewer}">
@@ -46,9 +45,8 @@ REVIEW_BPMN = b"""<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:scriptTask>
     <bpmn:sequenceFlow id="to_end" sourceRef="tally" targetRef="end"/>
     <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+""",
+)
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,7 @@ from engine.process_parser import Dependencies, parse_bpmn
 from engine.runtime import SpecBundle
 from engine.sandbox import create_script_engine
 from engine.workflow_walks import HuiqianWorkflow
+from tests.bpmn_documents import process_document
 
 NO_DEPENDENCIES = Dependencies(lambda _key: None, lambda _key: None, frozenset())
 
@@ -31,11 +32,9 @@ _SCRIPTS = "".join(
     f'<bpmn:sequenceFlow id="b{i}" sourceRef="s{i}" targetRef="join"/>'
     for i in (1, 2, 3)
 )
-PROCESS = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-                  xmlns:huiqian="http://huiqian.dev/schema/bpmn/1.0"
-                  id="walks_defs" targetNamespace="http://huiqian.dev/bpmn">
-  <bpmn:process id="walks" isExecutable="true">
+PROCESS = process_document(
+    "walks",
+    f"""\
     <bpmn:startEvent id="start"/>
     <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="fork"/>
     <bpmn:parallelGateway id="fork"/>
@@ -61,9 +60,8 @@ PROCESS = f"""<?xml version="1.0" encoding="UTF-8"?>
     <bpmn:parallelGateway id="merge"/>
     <bpmn:sequenceFlow id="f8" sourceRef="merge" targetRef="done"/>
     <bpmn:endEvent id="done"/>
-  </bpmn:process>
-</bpmn:definitions>
-""".encode()
+""",
+)
 
 
 def _bundle() -> SpecBundle:
