@@ -61,7 +61,7 @@ WALL_PHASES = [
     ("SpiffWorkflow step", "engine.runtime:WorkflowRun.complete"),
     ("sync human-task rows", "engine.steps:sync_human_tasks"),
     ("save state (patch or snapshot)", "engine.state_store:save"),
-    ("  of which: variables, from the saved state", "engine.runtime:WorkflowRun.variables_as_saved"),
+    ("  of which: variables (saved state)", "engine.runtime:WorkflowRun.variables_as_saved"),
     ("timers, messages, async tasks", "engine.steps:schedule_waits"),
     ("events and their jobs", "engine.events:record"),
     ("audit chain append (flushes the rest)", "engine.audit:append"),

@@ -10,8 +10,9 @@ each live task, and turns the next save into the operations of
 A fingerprint covers what ``task_to_dict`` writes: state, spec, last state
 change, triggered flag, parent, children, and the keys and value identities of
 ``data`` and ``internal_data``.  Replacing a value is seen; changing a container
-*in place* is not, and is reported explicitly instead: multi-instance merges and
-the signer changes of 加签/减签 call ``engine.task_specs.mark_changed``.
+*in place* is not, and is reported explicitly instead: multi-instance merges,
+the signer changes of 加签/减签 and migration's new specs call
+``engine.task_specs.mark_changed``; a task given a new id (撤回) is ``forget``-ed.
 
 Most tasks of a large workflow are *quiet*: finished, or a human task waiting
 for its officer.  SpiffWorkflow changes such a task only together with its state
@@ -21,6 +22,7 @@ N = 1,000 from a thousand fingerprints into a few.  Tasks that wait for events,
 joins, loops and predicted tasks are fingerprinted at every save, because the
 library updates their internal data in place.  A task's fingerprint is kept on
 the task itself, so the skip costs no lookup.
+
 With ``HUIQIAN_VERIFY_STATE=1`` (the test suite sets it) every save is also
 dumped in full and compared with the patched state, so a change the
 fingerprints miss fails loudly instead of being lost.

@@ -2,7 +2,7 @@
 
 Both run SpiffWorkflow as shipped (``task.run()``, ``do_engine_steps()``) on
 the spec parsed as deployment parses it, with the sandboxed script engine: none
-of the engine's own shortcuts (``engine.engine_steps``) take part.  *Naive*
+of the engine's own shortcuts (``engine.workflow_walks``) take part.  *Naive*
 adds what a straightforward service does to survive a restart:
 SpiffWorkflow's ``BpmnWorkflowSerializer`` turns the whole workflow, spec
 included, into JSON after every step and back before the next one.
