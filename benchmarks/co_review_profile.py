@@ -8,7 +8,10 @@ the functions named below, so a flush triggered inside a phase counts in it;
 cProfile's overhead inflates small calls, so read the shares, not the milliseconds.
 
     .venv/bin/python benchmarks/co_review_profile.py [--n 19] [--steps 15] [--backend sqlite]
-        [--clock cprofile|wall]
+        [--clock cprofile|wall] [--sql]
+
+``--sql`` also lists each kind of SQL statement with its count and wall time per step
+(from sending it to having its result), COMMIT included: the round trips a step pays.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -33,7 +37,7 @@ from engine import commands  # noqa: E402
 # (phase, file suffix, function): functions absent from this checkout are left out.
 PHASES = [
     ("whole completion", "engine/commands.py", "complete_task"),
-    ("lock and load task, instance", "engine/repository.py", "get"),
+    ("lock instance and task", "engine/repository.py", "with_task"),
     ("form validation", "engine/commands.py", "_validate_form"),
     ("restore workflow (cache, or state)", "engine/steps.py", "restore"),
     ("SpiffWorkflow step (task.run, engine steps)", "engine/runtime.py", "complete"),
@@ -55,7 +59,7 @@ PHASES = [
 # A name imported into another module is wrapped where it is called from.
 WALL_PHASES = [
     ("whole completion", "engine.commands:complete_task"),
-    ("lock instance, then task", "engine.repository:InstanceRepository.of_task"),
+    ("lock instance, then task", "engine.repository:InstanceRepository.with_task"),
     ("form validation", "engine.commands:_validate_form"),
     ("restore workflow (cache, or state)", "engine.steps:restore"),
     ("SpiffWorkflow step", "engine.runtime:WorkflowRun.complete"),
@@ -91,8 +95,74 @@ def _wall_clocks() -> dict[str, float]:
     return spent
 
 
+class StatementClock:
+    """Wall time and count per kind of SQL statement (its first words), COMMIT included."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.spent: dict[str, list[float]] = {}
+        self._started = 0.0
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+        event.listen(engine, "commit", self._before_commit)
+        self._kind = ""
+
+    @staticmethod
+    def kind_of(statement: str) -> str:
+        words = " ".join(statement.split())
+        return words[:72]
+
+    def _before(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        self._kind = self.kind_of(statement)
+        self._started = time.perf_counter()
+
+    def _after(self, *_args: Any) -> None:
+        self._add(self._kind, time.perf_counter() - self._started)
+
+    def _before_commit(self, conn: Any) -> None:
+        # The "commit" event fires before the DBAPI commit; time it by wrapping once.
+        raw = conn.connection.dbapi_connection
+        if getattr(raw, "_timed_commit", False):
+            return
+        original = raw.commit
+
+        def timed() -> None:
+            started = time.perf_counter()
+            try:
+                original()
+            finally:
+                self._add("COMMIT", time.perf_counter() - started)
+
+        try:
+            raw.commit = timed
+            raw._timed_commit = True
+        except AttributeError:  # a C-level connection that takes no attributes
+            pass
+
+    def _add(self, kind: str, seconds: float) -> None:
+        entry = self.spent.setdefault(kind, [0, 0.0])
+        entry[0] += 1
+        entry[1] += seconds
+
+    def clear(self) -> None:
+        self.spent.clear()
+
+    def print(self, done: int) -> None:
+        print(f"\n{'SQL statement':<74}{'per step':>9}{'ms/step':>9}")
+        rows = sorted(self.spent.items(), key=lambda item: -item[1][1])
+        for kind, (count, seconds) in rows:
+            print(f"{kind:<74}{count / done:>9.1f}{1000 * seconds / done:>9.2f}")
+        total = sum(seconds for _count, seconds in self.spent.values())
+        print(f"{'all statements':<74}{'':>9}{1000 * total / done:>9.2f}")
+
+
 def profile(
-    backend: str, postgres: str, n: int, steps: int, clock: str = "cprofile", top: int = 0
+    backend: str,
+    postgres: str,
+    n: int,
+    steps: int,
+    clock: str = "cprofile",
+    top: int = 0,
+    sql: bool = False,
 ) -> None:
     with (
         databases.fresh(backend, postgres) as database,
@@ -107,6 +177,7 @@ def profile(
             "before_cursor_execute",
             lambda *args: statements.append(args[2].split(None, 1)[0].upper()),
         )
+        statement_clock = StatementClock(ctx.db.engine) if sql else None
         instance = commands.start_instance(
             ctx,
             workload.INTEGRATOR,
@@ -119,6 +190,8 @@ def profile(
             ctx, workload.officer(tasks[0].department), tasks[0].id, workload.ANSWER
         )
         statements.clear()
+        if statement_clock:
+            statement_clock.clear()
         profiler = cProfile.Profile()
         spent = _wall_clocks() if clock == "wall" else {}
         for task in tasks[1:]:
@@ -130,7 +203,15 @@ def profile(
     done = len(tasks) - 1
     if clock == "wall":
         _print_wall(backend, n, done, spent, statements)
-        return
+    else:
+        _print_profile(backend, n, done, profiler, statements, top)
+    if statement_clock:
+        statement_clock.print(done)
+
+
+def _print_profile(
+    backend: str, n: int, done: int, profiler: cProfile.Profile, statements: list[str], top: int
+) -> None:
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     total = None
     print(f"complete_task, {backend}, N = {n}: {done} steps profiled\n")
@@ -183,9 +264,12 @@ def main() -> None:
     parser.add_argument(
         "--top", type=int, default=0, help="also list the K functions with most own time"
     )
+    parser.add_argument(
+        "--sql", action="store_true", help="also time each kind of SQL statement and COMMIT"
+    )
     args = parser.parse_args()
     steps = min(args.steps, args.n - 1)
-    profile(args.backend, args.postgres, args.n, steps, args.clock, args.top)
+    profile(args.backend, args.postgres, args.n, steps, args.clock, args.top, args.sql)
 
 
 if __name__ == "__main__":
