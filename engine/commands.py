@@ -411,15 +411,15 @@ def complete_task(
 ) -> HumanTask:
     """Complete a task and advance its instance, all or nothing.
 
-    The instance row is locked (PostgreSQL) or the database is (SQLite) before
-    the task is read, so of two concurrent completions exactly one wins and the
-    other reads the task only after the first committed, sees ``completed`` and
-    answers 409.  Locking the instance first, then the task, is also the order in
-    which a step closes the tasks it cancels.
+    The query that reads the task locks the instance's row, then the task's
+    (PostgreSQL), or the database is locked (SQLite), so of two concurrent
+    completions exactly one wins and the other reads the task only after the
+    first committed, sees ``completed`` and answers 409.  Locking the instance
+    first, then the task, is also the order in which a step closes the tasks it
+    cancels.
     """
     with SqlUnitOfWork(ctx.db) as uow:
-        instance = uow.instances.of_task(task_id, for_update=True)
-        task = uow.tasks.get(task_id, for_update=True)
+        instance, task = uow.instances.with_task(task_id, for_update=True) or (None, None)
         reach = access.reach_to_complete(uow.session, principal, ctx.clock(), task)
         _check_may_act(uow, principal, reach, task, task_id)
         assert task is not None

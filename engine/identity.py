@@ -181,11 +181,15 @@ def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, ApiT
 
 def resolve_token(session: Session, token: str) -> User:
     """The active user a bearer token belongs to, or Unauthorized."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    found = session.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == _token_digest(token))
+    ).one_or_none()
+    if found is None:
         raise Unauthorized("invalid or expired token")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= utcnow() or not user.active:
         raise Unauthorized("invalid or expired token")
     return user
 

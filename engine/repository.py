@@ -128,21 +128,27 @@ class InstanceRepository:
         for instance_id, instance in pending.items():
             instance.remember_variables(instance.variables_after(patches[instance_id]))
 
-    def of_task(self, task_id: str, *, for_update: bool = False) -> Instance | None:
-        """The instance of a human task, in one query, locking only the instance's row.
+    def with_task(
+        self, task_id: str, *, for_update: bool = False
+    ) -> tuple[Instance, HumanTask] | None:
+        """A human task and its instance, in one query; None when there is no such task.
 
-        Its variables are not read: a step whose workflow is live never needs them,
-        and at N departments they hold the roster (loaded on first use otherwise).
+        Locking takes the instance's row, then the task's: PostgreSQL locks the
+        tables of ``FOR UPDATE OF`` in the order they are named, the order every
+        writer keeps (instance first, then its tasks).  The instance's variables
+        are not read: a step whose workflow is live never needs them, and at N
+        departments they hold the roster (loaded on first use otherwise).
         """
-        of_the_task = select(HumanTask.instance_id).where(HumanTask.id == task_id)
         query = (
-            select(Instance)
-            .where(Instance.id == of_the_task.scalar_subquery())
+            select(Instance, HumanTask)
+            .join(HumanTask, HumanTask.instance_id == Instance.id)
+            .where(HumanTask.id == task_id)
             .options(defer(Instance.variables_snapshot))
         )
         if for_update and self.row_locks:
-            query = query.with_for_update(of=Instance)
-        return self.session.scalar(query)
+            query = query.with_for_update(of=[Instance, HumanTask])
+        row = self.session.execute(query).one_or_none()
+        return None if row is None else (row[0], row[1])
 
     def add(self, instance: Instance) -> None:
         self.session.add(instance)
