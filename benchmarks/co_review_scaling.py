@@ -8,6 +8,8 @@ SpiffWorkflow".  In one run, on SQLite and PostgreSQL:
           and back at every step (what a straightforward service does);
 * engine  ``engine.commands.start_instance``/``complete_task`` on a real
           database, with an empty database and with many finished instances;
+* database floor  pgbench replaying completion-shaped transactions (PostgreSQL; what
+          the database allows before any Python runs);
 * http    the service under ``gunicorn -w 2 services.wsgi:app`` with concurrent
           keep-alive clients; then a soak comparing the workers' RSS with start-up.
 
@@ -38,6 +40,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.scaling import (  # noqa: E402
+    database_floor,
     databases,
     engine_level,
     http_level,
@@ -49,6 +52,8 @@ from benchmarks.scaling.isolation import run_isolated  # noqa: E402
 
 LAYERS = ("raw", "naive", "engine", "throughput", "http")
 BACKENDS = ("sqlite", "postgresql")
+# pgbench's run of completion-shaped transactions (benchmarks/scaling/database_floor.py).
+FLOOR_SECONDS = 10
 RESULTS = workload.ROOT / "benchmarks" / "results" / "co_review_scaling.json"
 
 
@@ -146,15 +151,25 @@ def _measure(label: str, fn: Callable[..., dict[str, Any]], **kwargs: Any) -> di
 def _floors(args: argparse.Namespace) -> list[dict[str, Any]]:
     if "engine" not in args.layers and "throughput" not in args.layers:
         return []
-    return [
-        _measure(
+    floors = []
+    for backend in args.backends:
+        floor = _measure(
             f"commit floor {backend}",
             databases.commit_floor,
             backend=backend,
             postgres=args.postgres,
         )
-        for backend in args.backends
-    ]
+        if backend == "postgresql" and database_floor.pgbench():
+            one_client = _measure(
+                "database floor, one pgbench client",
+                database_floor.throughput,
+                postgres=args.postgres,
+                clients=1,
+                seconds=FLOOR_SECONDS,
+            )
+            floor["statements_p50_ms"] = one_client["p50_ms"]
+        floors.append(floor)
+    return floors
 
 
 def _steps(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -240,6 +255,17 @@ def _throughput(args: argparse.Namespace) -> list[dict[str, Any]]:
                     budget_s=6 * args.step_budget,
                 )
             )
+    if "throughput" in args.layers and "postgresql" in args.backends and database_floor.pgbench():
+        clients = args.processes * args.threads
+        runs.append(
+            _measure(
+                f"database floor, {clients} pgbench clients",
+                database_floor.throughput,
+                postgres=args.postgres,
+                clients=clients,
+                seconds=FLOOR_SECONDS,
+            )
+        )
     if "http" in args.layers:
         soak_backend = "postgresql" if "postgresql" in args.backends else args.backends[-1]
         for backend in args.backends:

@@ -109,6 +109,8 @@ def floor_table(floors: list[dict[str, Any]], steps: list[dict[str, Any]]) -> st
         raw_ms = 1000 * raw["mean_step_s"] if raw else None
         best = raw_ms + floor["p50_ms"] if raw_ms is not None else None
         engine_ms = 1000 * engine["mean_step_s"] if engine else None
+        statements = floor.get("statements_p50_ms")
+        with_statements = raw_ms + statements if raw_ms is not None and statements else None
         rows.append(
             [
                 floor["backend"],
@@ -116,6 +118,8 @@ def floor_table(floors: list[dict[str, Any]], steps: list[dict[str, Any]]) -> st
                 _fmt(raw_ms, ",.2f"),
                 _fmt(best, ",.2f"),
                 _times(best / raw_ms if best and raw_ms else None),
+                _fmt(statements, ",.2f"),
+                _times(with_statements / raw_ms if with_statements and raw_ms else None),
                 _fmt(engine_ms, ",.2f"),
                 _times(engine_ms / best if engine_ms and best else None),
             ]
@@ -126,6 +130,8 @@ def floor_table(floors: list[dict[str, Any]], steps: list[dict[str, Any]]) -> st
         "raw ms/step",
         "raw + commit ms",
         "÷raw",
+        "step's SQL p50 ms",
+        "raw + SQL ÷raw",
         "engine ms/step",
         "engine ÷ (raw + commit)",
     ]
@@ -234,6 +240,9 @@ def _ratio_targets(
             note = (
                 f"one commit alone: raw + commit = {(raw_ms + floor['p50_ms']) / raw_ms:,.1f}× raw"
             )
+            if floor.get("statements_p50_ms"):
+                with_sql = (raw_ms + floor["statements_p50_ms"]) / raw_ms
+                note += f"; the step's SQL alone (pgbench): {with_sql:,.1f}× raw"
         found.append(
             _target(
                 f"engine per-step time ≤ 3× raw at N = 19 ({backend})",
@@ -318,8 +327,9 @@ def _fill_targets(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _throughput_targets(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     found = []
+    database = next((r for r in runs if r["layer"] == "database floor"), None)
     for run in runs:
-        if run["backend"] != "postgresql":
+        if run["backend"] != "postgresql" or run["layer"] not in ("engine", "http"):
             continue
         floor = 1000 if run["layer"] == "engine" else 300
         found.append(
@@ -327,6 +337,9 @@ def _throughput_targets(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 f"≥ {floor:,} completions/s on PostgreSQL, {run['layer']}-level",
                 f"{run['per_s']:,.1f}/s (p95 {_fmt(run['p95_ms'], ',.0f')} ms)",
                 run["per_s"] >= floor,
+                f"database floor: {database['per_s']:,.0f}/s ({database['clients']})"
+                if database
+                else "",
             )
         )
     return found
