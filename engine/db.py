@@ -55,12 +55,30 @@ class Database:
             self._read_engine = self.engine
         self._write = sessionmaker(self.engine, expire_on_commit=False)
         self._read = sessionmaker(self._read_engine, expire_on_commit=False)
+        # One statement needs no transaction around it: on PostgreSQL that saves the BEGIN and
+        # ROLLBACK round trips.  SQLite's reads are in-process; they keep their transaction.
+        self._lookup = (
+            self._read
+            if self.is_sqlite
+            else sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+            )
+        )
 
     def write_session(self) -> Session:
         return self._write()
 
     def read_session(self) -> Session:
         return self._read()
+
+    def lookup_session(self) -> Session:
+        """A session for reads that are one statement each (who holds this token?).
+
+        On PostgreSQL it runs without a transaction, so two such statements may see
+        different snapshots; anything that must read consistently uses ``read_session``.
+        """
+        return self._lookup()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -23,7 +23,7 @@ def current_principal() -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     db = engine_context().db
-    with db.read_session() as s:
+    with db.lookup_session() as s:
         if scheme.lower() == "bearer" and token.strip():
             user = resolve_token(s, token.strip())
         elif SESSION_USER_KEY in session:

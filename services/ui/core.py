@@ -70,7 +70,7 @@ def signed_in_user() -> User | None:
     if "ui_user" not in g:
         user = None
         if SESSION_USER_KEY in session:
-            with engine_context().db.read_session() as s:
+            with engine_context().db.lookup_session() as s:
                 user = s.get(User, session[SESSION_USER_KEY])
             if user is not None and not user.active:
                 user = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import text
 
 from engine.db import Database
 from engine.errors import Unauthorized
@@ -13,7 +14,9 @@ from engine.identity import Role, create_user, issue_token, resolve_token, revok
 
 def _token(database: Database, username: str, ttl: timedelta = timedelta(hours=1)) -> str:
     with database.write_session() as s:
-        user = create_user(s, username=username, password="a-long-enough-password", role=Role.DESIGNER)
+        user = create_user(
+            s, username=username, password="a-long-enough-password", role=Role.DESIGNER
+        )
         token, _row = issue_token(s, user, ttl)
         s.commit()
     return token
@@ -45,3 +48,20 @@ def test_a_deactivated_users_token_is_refused(database: Database) -> None:
         s.commit()
     with database.read_session() as s, pytest.raises(Unauthorized):
         resolve_token(s, token)
+
+
+def test_a_token_lookup_on_postgresql_opens_no_transaction(postgres_schema_url: str) -> None:
+    """One statement, no BEGIN/ROLLBACK around it: the backend is idle, not idle in transaction."""
+    database = Database(postgres_schema_url)
+    try:
+        token = _token(database, "designer")
+        with database.lookup_session() as s:
+            assert resolve_token(s, token).username == "designer"
+            backend = s.scalar(text("SELECT pg_backend_pid()"))
+            with database.engine.connect() as observer:
+                state = observer.scalar(
+                    text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": backend}
+                )
+        assert state == "idle"
+    finally:
+        database.dispose()
