@@ -168,6 +168,9 @@ def _floors(args: argparse.Namespace) -> list[dict[str, Any]]:
                 seconds=FLOOR_SECONDS,
             )
             floor["statements_p50_ms"] = one_client["p50_ms"]
+        if backend == "sqlite":
+            one_writer = _measure("database floor, sqlite3", database_floor.sqlite_step)
+            floor["statements_p50_ms"] = one_writer["p50_ms"]
         floors.append(floor)
     return floors
 

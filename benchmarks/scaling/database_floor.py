@@ -1,4 +1,4 @@
-"""How many completion-shaped transactions PostgreSQL itself commits per second here.
+"""What the database alone costs for a completion's statements: the floor under the engine.
 
 A completion writes what ``co_review_profile.py --sql`` lists: it locks the
 instance and the task, inserts an event, its job, a state patch, an opinion and
@@ -10,17 +10,26 @@ many concurrent clients as the engine-level run uses.  Its rate is what the
 database and the machine allow before any Python runs: the ceiling for the
 engine-level and HTTP throughput targets on this machine.
 
+``sqlite_step`` runs the same shape on SQLite through the ``sqlite3`` module
+(a thin C binding), opened as the engine opens it (WAL, ``synchronous=NORMAL``,
+``BEGIN IMMEDIATE``), and gives the time of one such transaction.
+
 Not a replay of the engine's exact SQL: the real rows' keys would collide
-between clients.  The shape is kept in ``STEP`` below; update it with the engine.
+between clients.  The shape is kept in ``STEP`` and ``SQLITE_STEP`` below;
+update them with the engine.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import random
 import shutil
+import sqlite3
 import subprocess
 import tempfile
+import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +157,84 @@ def _latencies(folder: Path) -> list[float]:
         for line in log.read_text().splitlines():
             found.append(int(line.split()[2]) / 1_000_000)
     return found
+
+
+SQLITE_SCHEMA = """
+CREATE TABLE instances (id TEXT PRIMARY KEY, status TEXT, variables TEXT, patch_bytes INTEGER,
+    updated_at TEXT, version INTEGER);
+CREATE TABLE human_tasks (id TEXT PRIMARY KEY, instance_id TEXT REFERENCES instances (id),
+    state TEXT, assignee TEXT, result TEXT, completed_at TEXT, version INTEGER);
+CREATE INDEX human_tasks_instance ON human_tasks (instance_id);
+CREATE TABLE events (id TEXT PRIMARY KEY, type TEXT, at TEXT, instance_id TEXT, data TEXT);
+CREATE INDEX events_instance ON events (instance_id);
+CREATE INDEX events_at ON events (at);
+CREATE TABLE jobs (id INTEGER PRIMARY KEY, kind TEXT, instance_id TEXT, due_at TEXT,
+    state TEXT, payload TEXT, attempts INTEGER);
+CREATE INDEX jobs_due ON jobs (state, due_at);
+CREATE TABLE state_patches (id INTEGER PRIMARY KEY, instance_id TEXT, ops TEXT, bytes INTEGER);
+CREATE INDEX state_patches_instance ON state_patches (instance_id);
+CREATE TABLE opinions (id INTEGER PRIMARY KEY, instance_id TEXT, task_id TEXT, department TEXT,
+    decision TEXT, opinion TEXT, at TEXT);
+CREATE INDEX opinions_instance ON opinions (instance_id);
+CREATE TABLE audit_log (id INTEGER PRIMARY KEY, at TEXT, actor TEXT, action TEXT,
+    instance_id TEXT, details TEXT, prev_hash TEXT UNIQUE, hash TEXT);
+"""
+
+# STEP's statements, less PostgreSQL's row and advisory locks (BEGIN IMMEDIATE serialises).
+SQLITE_STEP = [
+    "SELECT * FROM instances WHERE id = :i",
+    "SELECT * FROM human_tasks WHERE id = :t",
+    "INSERT INTO events VALUES (:key, 'task.completed', datetime('now'), :i, :event)",
+    "INSERT INTO jobs (kind, instance_id, due_at, state, payload, attempts) "
+    "VALUES ('event', NULL, datetime('now'), 'pending', '{\"event_id\": \"x\"}', 0)",
+    "INSERT INTO state_patches (instance_id, ops, bytes) VALUES (:i, :patch, 1300)",
+    "UPDATE human_tasks SET state = 'completed', completed_at = datetime('now'), "
+    "version = version + 1 WHERE id = :t",
+    "INSERT INTO opinions (instance_id, task_id, department, decision, opinion, at) "
+    "VALUES (:i, :t, 'dept', 'agree', 'ok', datetime('now'))",
+    "UPDATE instances SET patch_bytes = patch_bytes + 1, updated_at = datetime('now'), "
+    "variables = :variables WHERE id = :i",
+    "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1",
+    "INSERT INTO audit_log (at, actor, action, instance_id, details, prev_hash, hash) "
+    "VALUES (datetime('now'), 'officer', 'complete', :i, '{}', :key, :key)",
+]
+
+
+def sqlite_step(transactions: int = 2_000) -> dict[str, Any]:
+    """p50 and mean of one completion-shaped transaction on SQLite, one writer."""
+    with tempfile.TemporaryDirectory() as tmp:
+        connection = sqlite3.connect(Path(tmp) / "floor.sqlite3", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"):
+            connection.execute(f"PRAGMA {pragma}")
+        connection.executescript(SQLITE_SCHEMA)
+        with connection:
+            connection.executemany(
+                "INSERT INTO instances VALUES (?, 'running', '{}', 0, datetime('now'), 1)",
+                [(f"i{k}",) for k in range(1, INSTANCES + 1)],
+            )
+            connection.executemany(
+                "INSERT INTO human_tasks VALUES (?, ?, 'open', NULL, NULL, NULL, 1)",
+                [(f"t{k}", f"i{k % INSTANCES + 1}") for k in range(1, TASKS + 1)],
+            )
+        seconds = []
+        for _ in range(transactions):
+            values = {
+                "i": f"i{random.randint(1, INSTANCES)}",
+                "t": f"t{random.randint(1, TASKS)}",
+                "key": uuid.uuid4().hex,
+                "event": '"' + "e" * 600 + '"',
+                "patch": '"' + "p" * 1300 + '"',
+                "variables": '"' + "v" * 3500 + '"',
+            }
+            began = time.perf_counter()
+            connection.execute("BEGIN IMMEDIATE")
+            for statement in SQLITE_STEP:
+                connection.execute(statement, values).fetchall()
+            connection.execute("COMMIT")
+            seconds.append(time.perf_counter() - began)
+        connection.close()
+    return {
+        "transactions": transactions,
+        "p50_ms": 1000 * meters.percentile(seconds, 0.50),
+        "mean_ms": 1000 * sum(seconds) / len(seconds),
+    }
