@@ -242,7 +242,8 @@ def _ratio_targets(
             )
             if floor.get("statements_p50_ms"):
                 with_sql = (raw_ms + floor["statements_p50_ms"]) / raw_ms
-                note += f"; the step's SQL alone (pgbench): {with_sql:,.1f}× raw"
+                client = "pgbench" if backend == "postgresql" else "sqlite3"
+                note += f"; the step's SQL alone ({client}): {with_sql:,.1f}× raw"
         found.append(
             _target(
                 f"engine per-step time ≤ 3× raw at N = 19 ({backend})",
