@@ -4,6 +4,8 @@ A brand is a ``Record`` of kind ``brand``.  Its lifecycle is the table below, a
 reading of DOMAIN §3(g)9 and §3(d) cut to what the library itself tracks:
 
 * ``nominated``: recommended by a county (推荐, BJ-3.3), not yet admitted;
+* ``not_admitted``: the nomination was turned down (review, co-review, decision or an upheld
+  objection during publicity); final for this record, a later nomination is a new record;
 * ``in_library``: admitted (在库);
 * ``rectifying``: in the library but under rectification after a check (动态管理, BJ-3.4);
 * ``exit_proposed``: 市人社局 proposed the exit (提出退出建议, BJ-3.4);
@@ -34,6 +36,7 @@ from engine.repository import InstanceRepository, Page
 BRAND = "brand"
 
 NOMINATED = "nominated"
+NOT_ADMITTED = "not_admitted"
 IN_LIBRARY = "in_library"
 RECTIFYING = "rectifying"
 EXIT_PROPOSED = "exit_proposed"
@@ -42,14 +45,15 @@ EXITED = "exited"
 BRAND_LIFECYCLE = Lifecycle(
     initial=frozenset({NOMINATED}),
     transitions={
-        NOMINATED: frozenset({IN_LIBRARY}),
+        NOMINATED: frozenset({IN_LIBRARY, NOT_ADMITTED}),
+        NOT_ADMITTED: frozenset(),
         IN_LIBRARY: frozenset({RECTIFYING, EXIT_PROPOSED, EXITED}),
         RECTIFYING: frozenset({IN_LIBRARY, EXIT_PROPOSED, EXITED}),
         EXIT_PROPOSED: frozenset({IN_LIBRARY, EXITED}),
         EXITED: frozenset(),
     },
 )
-BRAND_STATUSES = (NOMINATED, IN_LIBRARY, RECTIFYING, EXIT_PROPOSED, EXITED)
+BRAND_STATUSES = (NOMINATED, NOT_ADMITTED, IN_LIBRARY, RECTIFYING, EXIT_PROPOSED, EXITED)
 # A brand is assessed a few times a year at most; more links than this are not read.
 MAX_LINKED_INSTANCES = 100
 

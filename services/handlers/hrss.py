@@ -91,6 +91,7 @@ def _entry_date(call: HandlerCall) -> date:
 # handler action → the status it moves a brand to; the lifecycle table says from where.
 _BRAND_MOVES = {
     "added": brands.IN_LIBRARY,
+    "not_admitted": brands.NOT_ADMITTED,
     "rectifying": brands.RECTIFYING,
     "exit_proposed": brands.EXIT_PROPOSED,
     "exited": brands.EXITED,

@@ -18,6 +18,7 @@ PAGE_SIZE = 50
 
 STATUSES = {
     brands.NOMINATED: _l("已推荐"),
+    brands.NOT_ADMITTED: _l("未予纳入"),
     brands.IN_LIBRARY: _l("在库"),
     brands.RECTIFYING: _l("整改中"),
     brands.EXIT_PROPOSED: _l("拟退出"),
@@ -27,6 +28,7 @@ STATUSES = {
 ACTIONS = {
     "nominated": _l("推荐入库"),
     "added": _l("纳入资源库"),
+    "not_admitted": _l("未予纳入资源库"),
     "rectifying": _l("责令整改"),
     "exit_proposed": _l("提出退出建议"),
     "exited": _l("退出资源库"),

@@ -138,7 +138,21 @@ def test_nomination_countersigned_by_the_whole_roster_enters_the_library_after_p
     assert brand["history"][1]["details"] == {"opinion": "同意", "publicity_days": 5}
 
 
-def test_one_rejection_in_co_review_rejects_and_the_brand_stays_nominated(
+def not_admitted_by(client: FlaskClient, users: Users, instance: dict[str, Any]) -> str:
+    """The brand's status is ``not_admitted``, moved by this instance; returns the actor."""
+    brand = get_brand(client, users("admin"), variables(client, users, instance)["brand_id"])
+    assert brand["status"] == "not_admitted"
+    last = brand["history"][-1]
+    assert (last["action"], last["from_status"], last["to_status"], last["instance_id"]) == (
+        "not_admitted",
+        "nominated",
+        "not_admitted",
+        instance["id"],
+    )
+    return str(last["actor"])
+
+
+def test_one_rejection_in_co_review_rejects_and_the_brand_is_not_admitted(
     client: FlaskClient, users: Users
 ) -> None:
     instance = through_preliminary(client, users, "baoji", departments=SMALL_REVIEW)
@@ -146,7 +160,30 @@ def test_one_rejection_in_co_review_rejects_and_the_brand_stays_nominated(
 
     ended = assert_ended(client, users, instance, "rejected")
     assert ended["opinions"]["fin"]["decision"] == "reject"
-    assert brand_status(client, users, instance) == "nominated"
+    not_admitted_by(client, users, instance)
+
+
+def test_a_decision_against_the_nomination_leaves_the_brand_not_admitted(
+    client: FlaskClient, users: Users
+) -> None:
+    instance = through_preliminary(client, users, "baoji", departments=SMALL_REVIEW)
+    countersign(client, users, instance)
+    hr_step(client, users, instance, "decide", {"approved": False, "opinion": "带动就业不足"})
+
+    assert_ended(client, users, instance, "rejected")
+    assert not_admitted_by(client, users, instance) == "baoji.hrss"
+
+
+def test_a_brand_the_county_does_not_recommend_gets_no_library_record(
+    client: FlaskClient, users: Users
+) -> None:
+    instance = nominate_brand(client, users, "baoji", CHENCANG)
+    hr_step(client, users, instance, "recommend", {"approved": False, "opinion": "暂不推荐"})
+
+    assert "brand_id" not in assert_ended(client, users, instance, "rejected")
+    listed = client.get("/api/v1/brands", headers=users("admin"), query_string={"page_size": 100})
+    assert listed.status_code == 200
+    assert CHENCANG["name"] not in [brand["name"] for brand in listed.get_json()]
 
 
 def test_need_info_returns_to_the_applicant_and_a_second_co_review_passes(
@@ -208,7 +245,7 @@ def test_preliminary_review_returns_at_most_twice_then_the_nomination_is_rejecte
     hr_step(client, users, instance, "preliminary", back)
 
     assert_ended(client, users, instance, "rejected")
-    assert brand_status(client, users, instance) == "nominated"
+    not_admitted_by(client, users, instance)
 
 
 def test_objection_during_publicity_reopens_review_and_dismissal_restarts_publicity(
@@ -246,4 +283,4 @@ def test_upheld_objection_rejects_the_nomination(
 
     assert_ended(client, users, instance, "rejected")
     elapse(app, days=10)
-    assert brand_status(client, users, instance) == "nominated"
+    not_admitted_by(client, users, instance)

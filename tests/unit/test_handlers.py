@@ -131,6 +131,7 @@ def test_default_registry_has_the_builtin_handlers(builtin: HandlerRegistry) -> 
             "fin.award_amount",
             "hrss.brand_nominated",
             "hrss.brand_added",
+            "hrss.brand_not_admitted",
             "hrss.brand_rectifying",
             "hrss.brand_exit_proposed",
             "hrss.brand_exited",
