@@ -223,6 +223,33 @@ def hr_step(
     return complete_step(client, hrss, instance["id"], bpmn_id, data)
 
 
+# Sample nomination forms: a Baoji brand named by the rule, a Qinghai one that is not.
+CHENCANG = {
+    "name": "陈仓面点师",
+    "region": "陈仓区",
+    "industry": "面点",
+    "title": "师",
+    "sponsor": "陈仓区面点技能培训中心",
+    "category": "services",
+    "workers": 820,
+    "agreements": 560,
+    "training_programs": 3,
+    "description": "陈仓传统面点制作技艺",
+}
+# 青绣 does not follow Baoji's 地域+产业+称谓 pattern; Qinghai has no naming rule.
+QINGXIU = {
+    "name": "青绣",
+    "region": "西宁市",
+    "industry": "刺绣",
+    "title": "绣娘",
+    "sponsor": "青海省青绣产业协会",
+    "category": "culture_tourism",
+    "workers": 12000,
+    "agreements": 9000,
+    "training_programs": 12,
+}
+
+
 def nominate_brand(
     client: FlaskClient,
     users: Callable[[str], dict[str, str]],

@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 
 from engine.clock import FakeClock
 from tests.api_helpers import (
+    CHENCANG,
+    QINGXIU,
     countersign,
     deploy_brand_library,
     elapse,
@@ -30,30 +32,6 @@ Users = Callable[[str], dict[str, str]]
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 SMALL_REVIEW = ["hrss", "fin", "agri"]
-CHENCANG = {
-    "name": "陈仓面点师",
-    "region": "陈仓区",
-    "industry": "面点",
-    "title": "师",
-    "sponsor": "陈仓区面点技能培训中心",
-    "category": "services",
-    "workers": 820,
-    "agreements": 560,
-    "training_programs": 3,
-    "description": "陈仓传统面点制作技艺",
-}
-# 青绣 does not follow Baoji's 地域+产业+称谓 pattern; Qinghai has no naming rule.
-QINGXIU = {
-    "name": "青绣",
-    "region": "西宁市",
-    "industry": "刺绣",
-    "title": "绣娘",
-    "sponsor": "青海省青绣产业协会",
-    "category": "culture_tourism",
-    "workers": 12000,
-    "agreements": 9000,
-    "training_programs": 12,
-}
 FORMS = {"baoji": CHENCANG, "qinghai": QINGXIU}
 APPROVE = {"approved": True, "opinion": "同意"}
 

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from tests.api_helpers import (
+    CHENCANG,
     TWO_LANES,
     complete,
     countersign,
@@ -327,18 +328,7 @@ def test_signers_change_in_a_co_review_called_by_another_process(
     client: FlaskClient, users: Users, deploy: Callable[..., Any]
 ) -> None:
     deploy_brand_library(deploy)
-    form = {
-        "name": "陈仓面点师",
-        "region": "陈仓区",
-        "industry": "面点",
-        "title": "师",
-        "sponsor": "陈仓区面点技能培训中心",
-        "category": "services",
-        "workers": 820,
-        "agreements": 560,
-        "training_programs": 3,
-    }
-    instance = nominate_brand(client, users, "baoji", form, departments=["hrss", "fin"])
+    instance = nominate_brand(client, users, "baoji", CHENCANG, departments=["hrss", "fin"])
     hr_step(client, users, instance, "recommend", {"approved": True, "opinion": "择优推荐"})
     hr_step(client, users, instance, "preliminary", {"decision": "approve", "opinion": "初审通过"})
     ok(add(client, users("baoji.hrss"), instance, ["agri"], "parallel"))

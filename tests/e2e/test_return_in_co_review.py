@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.api_helpers import (
+    QINGXIU,
     countersign,
     deploy_brand_library,
     elapse,
@@ -32,17 +33,6 @@ from tests.api_helpers import (
 )
 from tests.approval_helpers import Users, act, actions, assert_consistent, frozen_clock, opinions
 
-QINGXIU = {
-    "name": "青绣",
-    "region": "西宁市",
-    "industry": "刺绣",
-    "title": "绣娘",
-    "sponsor": "青海省青绣产业协会",
-    "category": "culture_tourism",
-    "workers": 12000,
-    "agreements": 9000,
-    "training_programs": 12,
-}
 ROSTER_SIZE = 19
 
 
