@@ -178,14 +178,8 @@ def profile(
             lambda *args: statements.append(args[2].split(None, 1)[0].upper()),
         )
         statement_clock = StatementClock(ctx.db.engine) if sql else None
-        instance = commands.start_instance(
-            ctx,
-            workload.INTEGRATOR,
-            process_key=workload.PROCESS_KEY,
-            variables={"measure": workload.MEASURE},
-            jurisdiction=workload.JURISDICTION,
-        )
-        tasks = commands.list_open_tasks(ctx, instance.id)[: steps + 1]
+        instance_id = workload.start_co_review(ctx)
+        tasks = commands.list_open_tasks(ctx, instance_id)[: steps + 1]
         commands.complete_task(
             ctx, workload.officer(tasks[0].department), tasks[0].id, workload.ANSWER
         )

@@ -80,17 +80,11 @@ def run_one_to_the_end(database: BenchDatabase, data_dir: Path, n: int) -> str:
     """A co-review of ``n`` departments, started and answered by all; returns its id."""
     ctx = workload.engine_context(data_dir, database.url)
     try:
-        instance = commands.start_instance(
-            ctx,
-            workload.INTEGRATOR,
-            process_key=workload.PROCESS_KEY,
-            variables={"measure": workload.MEASURE},
-            jurisdiction=workload.JURISDICTION,
-        )
-        for task in commands.list_open_tasks(ctx, instance.id):
+        instance_id = workload.start_co_review(ctx)
+        for task in commands.list_open_tasks(ctx, instance_id):
             assert task.department is not None
             commands.complete_task(ctx, workload.officer(task.department), task.id, workload.ANSWER)
-        return instance.id
+        return instance_id
     finally:
         ctx.db.dispose()
 

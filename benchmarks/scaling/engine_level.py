@@ -18,24 +18,12 @@ from benchmarks.scaling import databases, meters, workload
 from benchmarks.scaling.databases import BenchDatabase
 from benchmarks.scaling.isolation import run_parallel
 from engine import commands
-from engine.context import EngineContext
 
 
 def _physical_meter(database: BenchDatabase) -> meters.SqliteWal | meters.PostgresWal:
     if database.backend == "sqlite":
         return meters.SqliteWal(database.url)
     return meters.PostgresWal(database.url)
-
-
-def _start(ctx: EngineContext) -> str:
-    instance = commands.start_instance(
-        ctx,
-        workload.INTEGRATOR,
-        process_key=workload.PROCESS_KEY,
-        variables={"measure": workload.MEASURE},
-        jurisdiction=workload.JURISDICTION,
-    )
-    return instance.id
 
 
 def per_step(
@@ -66,7 +54,7 @@ def per_step(
         try:
             while log.next_round():
                 with meters.Stopwatch() as watch:
-                    instance_id = _start(ctx)
+                    instance_id = workload.start_co_review(ctx)
                 start_tables, overhead = statement_bytes.take()
                 log.started(watch.wall - overhead)
                 start_physical = physical.take()
@@ -178,7 +166,7 @@ def throughput(
         ctx = workload.engine_context(data_dir, database.url)
         per_instance = []
         for _ in range(instances):
-            instance_id = _start(ctx)
+            instance_id = workload.start_co_review(ctx)
             per_instance.append(
                 [(t.department, t.id) for t in commands.list_open_tasks(ctx, instance_id)]
             )

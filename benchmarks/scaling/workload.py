@@ -18,6 +18,7 @@ from typing import Any
 os.environ.setdefault("HUIQIAN_ARGON2_TIME_COST", "1")
 os.environ.setdefault("HUIQIAN_ARGON2_MEMORY_KIB", "1024")
 
+from engine import commands  # noqa: E402
 from engine.context import EngineContext  # noqa: E402
 from engine.identity import Principal, Role  # noqa: E402
 from engine.process_parser import Dependencies, parse_bpmn  # noqa: E402
@@ -59,6 +60,18 @@ def engine_context(data_dir: Path, database_url: str) -> EngineContext:
     """The context the service builds (handlers, forms, packs of ``data_dir``)."""
     config = settings.load({"HUIQIAN_DATA_DIR": data_dir, "HUIQIAN_DATABASE_URL": database_url})
     return build_engine_context(config)
+
+
+def start_co_review(ctx: EngineContext) -> str:
+    """Start the co-review through the engine, as the integrator; returns the instance's id."""
+    instance = commands.start_instance(
+        ctx,
+        INTEGRATOR,
+        process_key=PROCESS_KEY,
+        variables={"measure": MEASURE},
+        jurisdiction=JURISDICTION,
+    )
+    return instance.id
 
 
 def start_variables(n: int, instance_id: str) -> dict[str, Any]:
