@@ -20,16 +20,22 @@ from services.handlers.registry import HandlerCall, HandlerRegistry
 
 
 def _open_review_tasks(call: HandlerCall) -> list[Any]:
+    """The co-review's open tasks, in the order of its ``departments`` (the roster's order).
+
+    Tasks created in one step share a timestamp, so the rows alone give no stable order.
+    """
     instance_id = call.data.get("instance_id")
     if not instance_id:
         raise ValueError("the task data has no instance_id")
     element = call.params.get("element_id", "review")
     session = current_session()
-    return [
+    found = [
         task
         for task in TaskRepository(session, row_locks=False).for_instance(instance_id, "open")
         if task.bpmn_id == element
     ]
+    position = {code: index for index, code in enumerate(call.data.get("departments") or [])}
+    return sorted(found, key=lambda task: (position.get(task.department, len(position)), task.id))
 
 
 def _audit(call: HandlerCall, action: str, details: dict[str, Any]) -> None:

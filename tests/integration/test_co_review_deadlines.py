@@ -23,8 +23,7 @@ DUE = china("2026-10-12T10:00")
 REMINDER = china("2026-10-10T10:00")
 
 
-@pytest.fixture
-def co_review(app, deploy):
+def _start(app, deploy, **variables):
     deploy(LIBRARY_DIR / "co_review.bpmn")
     ctx = app.extensions["huiqian.engine"]
     ctx.clock = FakeClock(STARTED.astimezone(UTC))
@@ -32,10 +31,15 @@ def co_review(app, deploy):
         ctx,
         SYSTEM,
         process_key="co_review",
-        variables={"subject": "西岐名吃", "departments": ["hrss", "fin"]},
+        variables={"subject": "西岐名吃", "departments": ["hrss", "fin"], **variables},
         jurisdiction="baoji",
     )
     return ctx, instance
+
+
+@pytest.fixture
+def co_review(app, deploy):
+    return _start(app, deploy)
 
 
 def _events(ctx, type_):
@@ -100,3 +104,31 @@ def test_the_review_still_completes_after_escalation(co_review):
     finished = commands.get_instance(ctx, SYSTEM, instance.id)
     assert finished.status == "completed"
     assert finished.variables["result"] == "approved"
+
+
+def test_a_one_working_day_deadline_sends_no_reminder_and_escalates_when_due(app, deploy):
+    """The day before a one-day deadline is the assignment itself: nobody is reminded."""
+    ctx, instance = _start(app, deploy, due_working_days=1)
+    due = china("2026-09-30T10:00")
+    assert {task.due_at for task in commands.list_open_tasks(ctx, instance.id)} == {
+        due.astimezone(UTC)
+    }
+    _at(ctx, STARTED.replace(second=1))
+    _at(ctx, china("2026-09-30T09:59"))
+    assert _events(ctx, "task.reminder") == []
+    assert _audit(ctx, "remind") == []
+    assert _audit(ctx, "escalate") == []
+
+    _at(ctx, due.replace(second=1))
+    [escalation] = _audit(ctx, "escalate")
+    assert escalation.details == {"escalated_to": "hrss", "departments": ["hrss", "fin"]}
+    assert _events(ctx, "task.reminder") == []
+
+
+def test_a_two_working_day_deadline_reminds_after_the_first_day(app, deploy):
+    ctx, _instance = _start(app, deploy, due_working_days=2)
+    _at(ctx, china("2026-09-30T09:59"))
+    assert _events(ctx, "task.reminder") == []
+    _at(ctx, china("2026-09-30T10:00:01"))
+    reminders = _events(ctx, "task.reminder")
+    assert sorted(event.data["department"] for event in reminders) == ["fin", "hrss"]
