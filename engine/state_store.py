@@ -42,9 +42,9 @@ def _copy(value: Any) -> Any:
 def load_state(session: Session, instance: Instance) -> dict[str, Any]:
     """The instance's current state: its snapshot with the pending patches applied."""
     if "state" in instance.__dict__:
-        state = _copy(instance.state)
-    else:  # deferred, and the instance may have been read in another session
-        state = _copy(session.scalar(select(Instance.state).where(Instance.id == instance.id)))
+        state = _copy(instance.state)  # the session's copy: patches must not change it
+    else:  # deferred: decoded just now for this call alone, so no copy is needed
+        state = session.scalar(select(Instance.state).where(Instance.id == instance.id))
     if instance.patch_bytes:
         query = (
             select(StatePatch.ops)
