@@ -119,12 +119,25 @@ def _copied(value: Any) -> Any:
     return value
 
 
-def apply(document: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
+def apply(
+    document: dict[str, Any], ops: list[Op], *, shared_copies: bool = False
+) -> dict[str, Any]:
     """Apply ``ops`` to ``document`` in place and return it.
 
     Values are copied in, so later operations never alter an earlier patch's
     values (which may still be waiting to be written).
+
+    A ``c`` copies its source whole, unless ``shared_copies``: then it copies
+    only the source's top container, and its entries stay shared with the
+    source; an operation of the same call that reaches deeper into either side
+    first gives that side its own copy of the entry it edits.  That is for
+    replaying a log whose copied values no *later* call edits: pooled values
+    (``engine.state_format``) are named by their content and never change after
+    the patch that adds them, and a grown collection of a thousand answers is
+    then not copied whole at every patch (``engine.state_store.load_state``).
     """
+    shared: list[tuple[Any, ...]] = []  # containers whose entries another one shares
+    owned: set[tuple[Any, ...]] = set()  # entries of those copied since
     for op in ops:
         kind, path = op[0], op[1]
         if not path:
@@ -132,10 +145,11 @@ def apply(document: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
                 raise ValueError(f"cannot {kind!r} the document root")
             document.clear()
             document.update(_copied(op[2]))
+            shared.clear()
             continue
-        parent = document
-        for key in path[:-1]:
-            parent = parent[key]
+        if shared:  # the container this op changes: the list itself for "a", else the parent
+            _own_entry(document, path if kind == "a" else path[:-1], shared, owned)
+        parent = _at(document, path[:-1])
         last = path[-1]
         if kind == "s":
             parent[last] = _copied(op[2])
@@ -144,10 +158,37 @@ def apply(document: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
         elif kind == "a":
             parent[last].extend(_copied(op[2]))
         elif kind == "c":
-            source = document
-            for key in op[2]:
-                source = source[key]
-            parent[last] = _copied(source)
+            source = _at(document, op[2])
+            if shared_copies and isinstance(source, dict | list):
+                parent[last] = source.copy()
+                shared += [tuple(path), tuple(op[2])]
+            else:
+                parent[last] = _copied(source)
         else:
             raise ValueError(f"unknown patch operation {kind!r}")
     return document
+
+
+def _at(document: Any, path: Path) -> Any:
+    for key in path:
+        document = document[key]
+    return document
+
+
+def _own_entry(
+    document: dict[str, Any],
+    changed: Path,
+    shared: list[tuple[Any, ...]],
+    owned: set[tuple[Any, ...]],
+) -> None:
+    """Before the container at ``changed`` is edited inside an entry that a shared
+    container holds, give that container its own copy of the entry."""
+    for root in shared:
+        depth = len(root)
+        if len(changed) <= depth or tuple(changed[:depth]) != root:
+            continue
+        entry = (*root, changed[depth])
+        if entry not in owned:
+            container = _at(document, list(root))
+            container[changed[depth]] = _copied(container[changed[depth]])
+            owned.add(entry)

@@ -52,7 +52,7 @@ def load_state(session: Session, instance: Instance) -> dict[str, Any]:
             .order_by(StatePatch.id)
         )
         for ops in session.scalars(query):
-            state_diff.apply(state, ops)
+            state_diff.apply(state, ops, shared_copies=True)  # pooled values never change
     return state
 
 

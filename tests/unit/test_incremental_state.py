@@ -143,6 +143,36 @@ def test_a_change_that_escapes_the_fingerprints_fails_loudly(
         run.changes()
 
 
+def test_a_patch_log_replays_with_shared_copies_to_the_state_saved(
+    bundle: SpecBundle, script_engine: HuiqianScriptEngine
+) -> None:
+    """``load_state`` replays with ``shared_copies``: the same state, and a workflow that
+    restores from it and carries on as the original does."""
+    run = _start(bundle, script_engine, 80)
+    run.changes()
+    assert run.saved is not None
+    snapshot = _json(run.saved.state)
+    log = []
+    for _ in range(60):
+        _answer(run)
+        log.append(_json(run.changes()))
+    assert any(op[0] == "c" for ops in log for op in ops), "grown collections were copied"
+
+    whole, shared = _json(snapshot), _json(snapshot)
+    for ops in log:
+        state_diff.apply(whole, _json(ops))
+        state_diff.apply(shared, _json(ops), shared_copies=True)
+    assert shared == whole == run.saved.state
+
+    restored = WorkflowRun.restore(bundle, shared, script_engine)
+    restored.changes()
+    while not run.completed:
+        _answer(run)
+        _answer(restored)
+        assert restored.variables() == run.variables()
+    assert restored.completed and restored.variables()["approved"] == 80
+
+
 def _format_1(run: WorkflowRun) -> dict[str, Any]:
     """A state as the engine saved it before pooling: SpiffWorkflow's task deltas."""
     converter = BpmnWorkflowConverter(type(run.workflow), SERIALIZATION.registry)

@@ -91,3 +91,61 @@ def test_a_grown_collection_is_read_from_its_texts(old: Any, new: Any) -> None:
 @pytest.mark.parametrize(("old", "new"), [c[1:] for c in NOT_GROWN], ids=[c[0] for c in NOT_GROWN])
 def test_anything_but_growth_at_the_end_is_left_to_the_structural_diff(old: Any, new: Any) -> None:
     assert state_diff.grown(*_texts(old, new), ["v"]) is None
+
+
+def _pool() -> dict[str, Any]:
+    return {
+        "values": {
+            "old": [{"dept": "hrss", "tags": ["a"]}, {"dept": "fin", "tags": ["b"]}],
+            "map": {"hrss": {"decision": "approve"}, "fin": {"decision": "reject"}},
+        }
+    }
+
+
+SHARED_COPY_CASES = {
+    "append to the copy": [
+        ["c", ["values", "new"], ["values", "old"]],
+        ["a", ["values", "new"], [{"dept": "agri", "tags": []}]],
+    ],
+    "edit inside an entry of the copy": [
+        ["c", ["values", "new"], ["values", "old"]],
+        ["s", ["values", "new", 0, "dept"], "edu"],
+        ["a", ["values", "new", 1, "tags"], ["c"]],
+    ],
+    "edit inside an entry of the source": [
+        ["c", ["values", "new"], ["values", "old"]],
+        ["d", ["values", "old", 0, "tags"]],
+        ["s", ["values", "old", 1, "tags", 0], "z"],
+    ],
+    "set and delete entries of a copied object": [
+        ["c", ["values", "new"], ["values", "map"]],
+        ["s", ["values", "new", "agri"], {"decision": "approve"}],
+        ["d", ["values", "new", "fin"]],
+        ["s", ["values", "new", "hrss", "decision"], "return"],
+    ],
+    "a copy of a copy": [
+        ["c", ["values", "new"], ["values", "old"]],
+        ["c", ["values", "newer"], ["values", "new"]],
+        ["s", ["values", "newer", 0, "tags", 0], "x"],
+        ["a", ["values", "new", 0, "tags"], ["y"]],
+    ],
+}
+
+
+@pytest.mark.parametrize("ops", SHARED_COPY_CASES.values(), ids=list(SHARED_COPY_CASES))
+def test_shared_copies_give_the_same_document_as_whole_copies(ops: list[Any]) -> None:
+    whole = state_diff.apply(_pool(), copy.deepcopy(ops))
+    assert state_diff.apply(_pool(), copy.deepcopy(ops), shared_copies=True) == whole
+    # An edit inside any value, later in the same call, changes that value alone.
+    for ref, value in whole["values"].items():
+        key = 0 if isinstance(value, list) else next(iter(value))
+        edited = [*ops, ["s", ["values", ref, key, "x"], 1]]
+        expected = state_diff.apply(_pool(), copy.deepcopy(edited))
+        assert state_diff.apply(_pool(), copy.deepcopy(edited), shared_copies=True) == expected
+
+
+def test_a_shared_copy_copies_only_the_top_container() -> None:
+    document = _pool()
+    state_diff.apply(document, [["c", ["values", "new"], ["values", "old"]]], shared_copies=True)
+    values = document["values"]
+    assert values["new"] is not values["old"] and values["new"][0] is values["old"][0]
