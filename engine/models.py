@@ -134,6 +134,8 @@ class Instance(Base):
     state: Mapped[dict[str, Any]] = mapped_column(JSON, deferred=True)
     state_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     patch_bytes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How many times the state was written (patches and snapshots): engine.state_catch_up.
+    state_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(Text)
     started_by: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -175,7 +177,10 @@ class Instance(Base):
         self, ops: list[Any], variable_ops: list[Any], size: int, variables: dict[str, Any]
     ) -> None:
         """Record a patch of ``size`` bytes after which the variables are ``variables``."""
-        patch = StatePatch(instance_id=self.id, ops=ops, variable_ops=variable_ops, bytes=size)
+        self.count_state_write()
+        patch = StatePatch(
+            instance_id=self.id, ops=ops, variable_ops=variable_ops, bytes=size, seq=self.state_seq
+        )
         if "patches" in self.__dict__:  # loaded: keep the collection current
             self.patches.append(patch)
         else:  # not loaded: a later load sees the patch (autoflush) without this SELECT
@@ -184,6 +189,10 @@ class Instance(Base):
             session.add(patch)
         self.patch_bytes += size
         self.remember_variables(variables)
+
+    def count_state_write(self) -> None:
+        """One more write of the state (a patch or a snapshot): ``state_seq`` moves on."""
+        self.state_seq = (self.state_seq or 0) + 1
 
     def variables_after(self, patches: list[StatePatch]) -> dict[str, Any]:
         variables = copy.deepcopy(self.variables_snapshot)
@@ -209,6 +218,7 @@ class StatePatch(Base):
     ops: Mapped[list[Any]] = mapped_column(JSON)
     variable_ops: Mapped[list[Any]] = mapped_column(JSON)
     bytes: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int | None] = mapped_column(Integer)  # the instance's state_seq after it
 
 
 class HumanTask(Base):

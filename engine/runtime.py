@@ -191,6 +191,9 @@ class WorkflowRun:
         self.saved_waits: Any = None  # engine.scheduler.Waits as of the last save
         self.saved_open: set[str] | None = None  # open task rows as of the last save
         self.footprint: tuple[int, int] | None = None  # (tasks, bytes): engine.state_store
+        # The instance's definition and state_seq the saved state is at (engine.state_catch_up).
+        self.definition_id: str | None = None
+        self.state_seq: int | None = None
 
     @classmethod
     def start(

@@ -11,8 +11,10 @@ compacted, so its row alone holds its final state.
 
 ``LiveWorkflows`` keeps restored workflows between steps in one process.  An
 entry is taken out while a step uses it and put back only after the step
-committed, tagged with the instance's version; any other version (another
-process advanced the instance) or a failed step means a fresh restore.
+committed, tagged with the instance's version.  At another version (another
+process advanced the instance) the workflow is caught up from the patches
+written since when it can be (``engine.state_catch_up``), else restored; a
+failed step leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ def _snapshot(
     text = json.dumps(run.saved.prune())
     instance.state = json.loads(text)
     instance.state_bytes = len(text)
+    instance.count_state_write()
     instance.variables_snapshot = _copy(variables)
     had_patches, instance.patch_bytes = instance.patch_bytes, 0
     if had_patches:  # after every change to the row: the DELETE flushes them as one UPDATE
@@ -136,13 +139,18 @@ class LiveWorkflows:
 
     def take(self, instance_id: str, version: int) -> WorkflowRun | None:
         """The instance's workflow at ``version``, removed from the cache while in use."""
+        found = self.take_any(instance_id)
+        return found[1] if found is not None and found[0] == version else None
+
+    def take_any(self, instance_id: str) -> tuple[int, WorkflowRun] | None:
+        """The instance's workflow at whatever version it was put, removed from the cache;
+        a stale one may still be caught up (``engine.state_catch_up``)."""
         with self._lock:
             entry = self._items.pop(instance_id, None)
             if entry is None:
                 return None
             self._held -= entry[2]
-        cached_version, run, _size, _at = entry
-        return run if cached_version == version else None
+        return entry[0], entry[1]
 
     def put(self, instance_id: str, version: int, run: WorkflowRun) -> None:
         """Keep ``run`` as the instance's workflow at ``version``.

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 
-from engine import clock, events, state_store
+from engine import clock, events, state_catch_up, state_store
 from engine.ambient import step_session
 from engine.context import EngineContext
 from engine.errors import HuiqianError, ScriptError
@@ -39,9 +39,7 @@ def bundle(ctx: EngineContext, uow: SqlUnitOfWork, definition_id: str) -> SpecBu
 
 def restore(ctx: EngineContext, uow: SqlUnitOfWork, instance: Instance) -> WorkflowRun:
     """The instance's workflow: this transaction's, the process's live copy, or from the rows."""
-    run = uow.runs.get(instance.id)
-    if run is None:
-        run = ctx.live_workflows.take(instance.id, instance.version)
+    run = uow.runs.get(instance.id) or _live(ctx, uow, instance)
     if run is None:
         run = WorkflowRun.restore(
             bundle(ctx, uow, instance.definition_id),
@@ -49,8 +47,21 @@ def restore(ctx: EngineContext, uow: SqlUnitOfWork, instance: Instance) -> Workf
             ctx.script_engine,
         )
         run.saved_variables = instance.variables
+        run.state_seq = instance.state_seq
     uow.runs[instance.id] = run
     return run
+
+
+def _live(ctx: EngineContext, uow: SqlUnitOfWork, instance: Instance) -> WorkflowRun | None:
+    """The process's live copy of the workflow, caught up if another process moved it on."""
+    found = ctx.live_workflows.take_any(instance.id)
+    if found is None:
+        return None
+    version, run = found
+    if version == instance.version:
+        return run
+    with clock.using(ctx.clock):
+        return run if state_catch_up.catch_up(uow.session, instance, run) else None
 
 
 def step(ctx: EngineContext, uow: SqlUnitOfWork, action: str, fn: Callable[[], T]) -> T:
@@ -126,6 +137,7 @@ def save(
 
     def keep_live() -> None:
         if instance.status in state_store.ACTIVE:
+            run.definition_id, run.state_seq = instance.definition_id, instance.state_seq
             ctx.live_workflows.put(instance.id, instance.version, run)
 
     uow.after_commit(f"live:{instance.id}", keep_live)

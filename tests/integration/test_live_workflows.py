@@ -3,9 +3,11 @@
 * A step that fails after SpiffWorkflow changed the workflow leaves nothing of it
   in the process's live workflows: the next try starts from the committed state.
 * Two service processes taking turns on one co-review each find their live copy
-  stale (the instance's version moved), restore from snapshot plus patches, and
-  agree on every answer; a finished instance keeps its final state as a snapshot
-  with no patches left.
+  stale (the instance's version moved), catch it up from the other's patch (or,
+  after a snapshot, restore from the database), and agree on every answer; a
+  finished instance keeps its final state as a snapshot with no patches left.
+  The suite runs in verify mode, so every caught-up workflow is also compared
+  with a full dump.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from engine import state_store
+from engine import state_catch_up, state_store
 from engine.consistency import problems
 from engine.db import Database
 from engine.models import Instance, StatePatch
 from tests.api_helpers import (
+    TWO_LANES,
     app_with_synthetic_pack,
     complete,
     dispose,
@@ -97,6 +100,19 @@ def two_services(
         dispose(app)
 
 
+def _catch_ups(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Record whether each stale live workflow was caught up (True) or restored (False)."""
+    outcomes: list[bool] = []
+    real_catch_up = state_catch_up.catch_up
+
+    def counted(*args: Any) -> bool:
+        outcomes.append(real_catch_up(*args))
+        return outcomes[-1]
+
+    monkeypatch.setattr(state_catch_up, "catch_up", counted)
+    return outcomes
+
+
 def _patches(database: Database, instance_id: str) -> tuple[int, int, int]:
     """(state_bytes, patch_bytes, patch rows) of the instance."""
     with database.read_session() as session:
@@ -114,6 +130,7 @@ def test_two_processes_take_turns_on_one_co_review(
     floor: int,
 ) -> None:
     monkeypatch.setattr(state_store, "COMPACT_FLOOR", floor)
+    outcomes = _catch_ups(monkeypatch)
     first, second = two_services
     _upload(first, CO_REVIEW.read_bytes(), "co_review.bpmn")
     integrator = token_headers(first, "integrator")
@@ -127,6 +144,7 @@ def test_two_processes_take_turns_on_one_co_review(
     assert len(review) == N
 
     patched_steps = 0
+    snapshot_at: list[bool] = []  # whether each step wrote a snapshot (its patches folded)
     for turn, department in enumerate(sorted(review)):
         client = (first, second)[turn % 2]
         officer = token_headers(client, f"synthetic.{department}")
@@ -140,6 +158,7 @@ def test_two_processes_take_turns_on_one_co_review(
             state_bytes, patch_bytes, rows = _patches(database, instance["id"])
             assert patch_bytes <= max(floor, state_bytes // 2)
             patched_steps += rows > 0
+            snapshot_at.append(rows == 0)
 
     final = get_instance(second, admin, instance["id"])
     assert final["status"] == "completed"
@@ -148,3 +167,85 @@ def test_two_processes_take_turns_on_one_co_review(
     assert _patches(database, instance["id"])[1:] == (0, 0), "a finished instance is a snapshot"
     assert patched_steps > 0, "steps wrote patches, not whole states"
     assert problems(database) == []
+    # From the third answer on, each process finds its copy one step behind: it catches up
+    # from the other's patch, unless the other's step wrote a snapshot instead.
+    assert outcomes == [not snapshot for snapshot in snapshot_at[1:]]
+    # Both happen: catching up by default, restoring after the eager floor's snapshots.
+    assert any(outcomes) if floor else not all(outcomes)
+
+
+CALLER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:huiqian="http://huiqian.dev/schema/bpmn/1.0"
+                  id="caller_definitions" targetNamespace="http://huiqian.dev/bpmn">
+  <bpmn:process id="caller" isExecutable="true">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="to_apply" sourceRef="start" targetRef="apply"/>
+    <bpmn:userTask id="apply" huiqian:candidateDepartments="hrss"/>
+    <bpmn:sequenceFlow id="to_call" sourceRef="apply" targetRef="call"/>
+    <bpmn:callActivity id="call" calledElement="callee"/>
+    <bpmn:sequenceFlow id="to_decide" sourceRef="call" targetRef="decide"/>
+    <bpmn:userTask id="decide" huiqian:candidateDepartments="hrss"/>
+    <bpmn:sequenceFlow id="to_end" sourceRef="decide" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+  <bpmn:process id="callee" isExecutable="true">
+    <bpmn:startEvent id="callee_start"/>
+    <bpmn:sequenceFlow id="to_check" sourceRef="callee_start" targetRef="check"/>
+    <bpmn:userTask id="check" huiqian:candidateDepartments="fin"/>
+    <bpmn:sequenceFlow id="to_recheck" sourceRef="check" targetRef="recheck"/>
+    <bpmn:userTask id="recheck" huiqian:candidateDepartments="fin"/>
+    <bpmn:sequenceFlow id="to_callee_end" sourceRef="recheck" targetRef="callee_end"/>
+    <bpmn:endEvent id="callee_end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def test_a_workflow_with_a_subprocess_is_restored_not_caught_up(
+    two_services: tuple[FlaskClient, FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call activity's subprocess holds references a partial rebuild would leave stale."""
+    outcomes = _catch_ups(monkeypatch)
+    first, second = two_services
+    _upload(first, CALLER, "caller.bpmn")
+    instance = start(first, token_headers(first, "baoji.hrss"), key="caller", jurisdiction="baoji")
+    steps = [("apply", "baoji.hrss"), ("check", "baoji.fin"), ("recheck", "baoji.fin")]
+    steps.append(("decide", "baoji.hrss"))
+    for turn, (bpmn_id, officer) in enumerate(steps):
+        client = (first, second)[turn % 2]
+        headers = token_headers(client, officer)
+        (task,) = open_tasks(client, headers, instance_id=instance["id"])
+        assert task["bpmn_id"] == bpmn_id
+        ok(complete(client, headers, task["id"], {"note": bpmn_id}))
+    final = get_instance(first, token_headers(first, "admin"), instance["id"])
+    assert final["status"] == "completed"
+    # The second process had no copy before its first step; every later stale copy had
+    # a subprocess, so each was restored from the database.
+    assert outcomes == [False, False]
+
+
+def test_a_workflow_migrated_by_another_process_is_restored_not_caught_up(
+    two_services: tuple[FlaskClient, FlaskClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a migration the live copy has the old version's specs: only a restore will do."""
+    outcomes = _catch_ups(monkeypatch)
+    first, second = two_services
+    two_lanes = TWO_LANES.read_bytes()
+    _upload(first, two_lanes, "two_lanes.bpmn")
+    admin = token_headers(first, "admin")
+    instance = start(first, admin, jurisdiction="baoji")
+    hrss = token_headers(second, "baoji.hrss")
+    (review,) = open_tasks(second, hrss, instance_id=instance["id"])
+    ok(complete(second, hrss, review["id"], {}))  # the second process now has a live copy
+    renamed = two_lanes.replace("财政复审".encode(), "财政复审（二）".encode())
+    assert renamed != two_lanes
+    _upload(first, renamed, "two_lanes.bpmn")
+    body = {"to_version": 2, "mapping": {}}
+    ok(first.post(f"/api/v1/instances/{instance['id']}/migrate", headers=admin, json=body))
+
+    fin = token_headers(second, "baoji.fin")
+    (check,) = open_tasks(second, fin, instance_id=instance["id"])
+    ok(complete(second, fin, check["id"], {}))
+    assert get_instance(second, admin, instance["id"])["status"] == "completed"
+    assert outcomes[-1] is False
