@@ -20,6 +20,7 @@ from engine.approvals import multi_instance, rewinding
 from engine.process_parser import HuiqianBpmnParser
 from engine.runtime import WorkflowRun
 from engine.sandbox import create_script_engine
+from tests.bpmn_documents import CALLER_AND_CALLEE
 
 NS = (
     'xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -49,28 +50,6 @@ STEPS_BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
     </bpmn:boundaryEvent>
     <bpmn:sequenceFlow id="to_end" sourceRef="decide" targetRef="end"/>
     <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
-CALLER_BPMN = f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions {NS} id="caller_definitions" targetNamespace="http://huiqian.dev/bpmn">
-  <bpmn:process id="caller" isExecutable="true">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="to_apply" sourceRef="start" targetRef="apply"/>
-    <bpmn:userTask id="apply"/>
-    <bpmn:sequenceFlow id="to_call" sourceRef="apply" targetRef="call"/>
-    <bpmn:callActivity id="call" calledElement="callee"/>
-    <bpmn:sequenceFlow id="to_decide" sourceRef="call" targetRef="decide"/>
-    <bpmn:userTask id="decide"/>
-    <bpmn:sequenceFlow id="to_end" sourceRef="decide" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-  <bpmn:process id="callee" isExecutable="true">
-    <bpmn:startEvent id="callee_start"/>
-    <bpmn:sequenceFlow id="to_check" sourceRef="callee_start" targetRef="check"/>
-    <bpmn:userTask id="check"/>
-    <bpmn:sequenceFlow id="to_callee_end" sourceRef="check" targetRef="callee_end"/>
-    <bpmn:endEvent id="callee_end"/>
   </bpmn:process>
 </bpmn:definitions>
 """
@@ -155,7 +134,7 @@ def test_returning_to_an_answer_of_a_loop_reruns_the_whole_loop() -> None:
 
 
 def test_lineage_and_following_cross_call_activities() -> None:
-    run = running(CALLER_BPMN, "caller")
+    run = running(CALLER_AND_CALLEE, "caller")
     apply = complete(run, "apply")
     [check] = ready(run, "check")
     assert apply in list(rewinding.lineage(check))
@@ -164,7 +143,7 @@ def test_lineage_and_following_cross_call_activities() -> None:
 
 
 def test_rewinding_into_the_caller_drops_the_called_process() -> None:
-    run = running(CALLER_BPMN, "caller")
+    run = running(CALLER_AND_CALLEE, "caller")
     apply = complete(run, "apply")
     rewinding.rewind(run, apply)
     with clock.using(NOW):
@@ -184,7 +163,7 @@ def test_spiffworkflow_raises_for_a_task_that_left_the_workflow_and_the_run_answ
 
 
 def test_a_task_of_a_finished_called_process_precedes_the_callers_next_task() -> None:
-    run = running(CALLER_BPMN, "caller")
+    run = running(CALLER_AND_CALLEE, "caller")
     apply = complete(run, "apply")
     check = complete(run, "check")
     [decide] = ready(run, "decide")
@@ -194,14 +173,14 @@ def test_a_task_of_a_finished_called_process_precedes_the_callers_next_task() ->
 
 
 def test_spiffworkflow_leaves_a_finished_called_process_completed_and_rewind_reopens_it() -> None:
-    run = running(CALLER_BPMN, "caller")
+    run = running(CALLER_AND_CALLEE, "caller")
     complete(run, "apply")
     check = complete(run, "check")
     [called] = run.workflow.subprocesses.values()
     run.workflow.reset_from_task_id(check.id)
     assert called.completed
 
-    run = running(CALLER_BPMN, "caller")
+    run = running(CALLER_AND_CALLEE, "caller")
     complete(run, "apply")
     check = complete(run, "check")
     [called] = run.workflow.subprocesses.values()
