@@ -19,6 +19,7 @@ and compared with the patched state, so a difference fails loudly.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from uuid import UUID
 
@@ -32,12 +33,28 @@ from engine.runtime import SERIALIZATION, WorkflowRun
 from engine.state_format import ValuePool
 from engine.state_tracking import SavedState, StateMismatch, verifying
 
+log = logging.getLogger(__name__)
 # Top-level keys of a saved state that a patch may change for the shortcut to apply.
 _WORKFLOW_KEYS = {"tasks", "values", "data", "correlations", "last_task", "success", "completed"}
 
 
 def catch_up(session: Session, instance: Instance, run: WorkflowRun) -> bool:
-    """Bring ``run`` to ``instance``'s current state; False when it must be restored."""
+    """Bring ``run`` to ``instance``'s current state; False when it must be restored.
+
+    A patch that does not fit the copy (it should always fit) is logged and answered
+    with False, so the step restores from the database instead of failing; verify
+    mode raises instead.  ``run`` is unusable after False.
+    """
+    try:
+        return _catch_up(session, instance, run)
+    except (LookupError, ValueError, TypeError):
+        if verifying():
+            raise
+        log.warning("catching up instance %s failed; restoring it", instance.id, exc_info=True)
+        return False
+
+
+def _catch_up(session: Session, instance: Instance, run: WorkflowRun) -> bool:
     if run.saved is None or run.state_seq is None or run.state_seq > instance.state_seq:
         return False
     if run.definition_id != instance.definition_id:
