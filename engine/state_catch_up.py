@@ -18,7 +18,6 @@ and compared with the patched state, so a difference fails loudly.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 from uuid import UUID
@@ -31,11 +30,20 @@ from engine import state_diff, state_format
 from engine.models import Instance, StatePatch
 from engine.runtime import SERIALIZATION, WorkflowRun
 from engine.state_format import ValuePool
-from engine.state_tracking import SavedState, StateMismatch, verifying
+from engine.state_tracking import SavedState, StateMismatch, check_against_dump, verifying
 
 log = logging.getLogger(__name__)
 # Top-level keys of a saved state that a patch may change for the shortcut to apply.
-_WORKFLOW_KEYS = {"tasks", "values", "data", "correlations", "last_task", "success", "completed"}
+_WORKFLOW_KEYS = {
+    "tasks",
+    "values",
+    "data",
+    "correlations",
+    "last_task",
+    "success",
+    "completed",
+    "bpmn_events",
+}
 
 
 def catch_up(session: Session, instance: Instance, run: WorkflowRun) -> bool:
@@ -81,7 +89,7 @@ def _catch_up(session: Session, instance: Instance, run: WorkflowRun) -> bool:
     _rebuild(run, state, touched)
     run.saved = SavedState(state, run.workflow, SERIALIZATION.registry)
     if verifying():
-        _check(run, state)
+        check_against_dump(state, run.dump(), "caught-up workflow")
     run.saved_variables = _variables_after(run, variable_patches, instance)
     run.state_seq = instance.state_seq
     run.saved_open = None  # read from the rows again
@@ -102,7 +110,7 @@ def _variables_after(
         return instance.variables
     variables = run.saved_variables
     if variable_patches:
-        variables = _json(variables)
+        variables = state_diff.copied(variables)
         for ops in variable_patches:
             state_diff.apply(variables, ops)
     if verifying() and variables != instance.variables:
@@ -116,7 +124,7 @@ def _touched_tasks(patches: list[list[Any]]) -> set[str] | None:
     for ops in patches:
         for op in ops:
             path = op[1]
-            if not path or path[0] not in _WORKFLOW_KEYS and path[0] != "bpmn_events":
+            if not path or path[0] not in _WORKFLOW_KEYS:
                 return None
             if path[0] == "tasks":
                 if len(path) < 2:
@@ -151,17 +159,3 @@ def _rebuild(run: WorkflowRun, state: dict[str, Any], touched: set[str]) -> None
     workflow.task_tree = workflow.tasks[UUID(state["root"])]
     SERIALIZATION.workflow_converter.set_default_attributes(workflow, dict(state))
     workflow.bpmn_events = SERIALIZATION.registry.restore(state.get("bpmn_events", []))
-
-
-def _check(run: WorkflowRun, state: dict[str, Any]) -> None:
-    dumped = run.dump()
-    values = state["values"]
-    pooled = {**state, "values": {ref: values.get(ref) for ref in dumped["values"]}}
-    wrong = state_diff.diff(_json(dumped), _json(pooled))
-    if wrong:
-        raise StateMismatch(f"caught-up workflow differs from its patched state: {wrong[:5]}")
-
-
-def _json(value: Any) -> Any:
-    """Plain JSON as stored (tuples become lists)."""
-    return json.loads(json.dumps(value))

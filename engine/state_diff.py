@@ -112,7 +112,7 @@ def grown(old_text: str, new_text: str, path: Path) -> list[Op] | None:
     return [["s", [*path, key], value] for key, value in added.items()]
 
 
-def _copied(value: Any) -> Any:
+def copied(value: Any) -> Any:
     """A deep copy of a JSON value, through the C encoder (``copy.deepcopy`` is Python)."""
     if isinstance(value, dict | list):
         return json.loads(json.dumps(value))
@@ -144,7 +144,7 @@ def apply(
             if kind != "s" or not isinstance(op[2], dict):
                 raise ValueError(f"cannot {kind!r} the document root")
             document.clear()
-            document.update(_copied(op[2]))
+            document.update(copied(op[2]))
             shared.clear()
             continue
         if shared:  # the container this op changes: the list itself for "a", else the parent
@@ -152,18 +152,18 @@ def apply(
         parent = _at(document, path[:-1])
         last = path[-1]
         if kind == "s":
-            parent[last] = _copied(op[2])
+            parent[last] = copied(op[2])
         elif kind == "d":
             del parent[last]
         elif kind == "a":
-            parent[last].extend(_copied(op[2]))
+            parent[last].extend(copied(op[2]))
         elif kind == "c":
             source = _at(document, op[2])
             if shared_copies and isinstance(source, dict | list):
                 parent[last] = source.copy()
                 shared += [tuple(path), tuple(op[2])]
             else:
-                parent[last] = _copied(source)
+                parent[last] = copied(source)
         else:
             raise ValueError(f"unknown patch operation {kind!r}")
     return document
@@ -190,5 +190,5 @@ def _own_entry(
         entry = (*root, changed[depth])
         if entry not in owned:
             container = _at(document, list(root))
-            container[changed[depth]] = _copied(container[changed[depth]])
+            container[changed[depth]] = copied(container[changed[depth]])
             owned.add(entry)

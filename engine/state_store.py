@@ -37,14 +37,10 @@ COMPACT_FLOOR = 16 * 1024
 ACTIVE = ("running", "error")
 
 
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
-
-
 def load_state(session: Session, instance: Instance) -> dict[str, Any]:
     """The instance's current state: its snapshot with the pending patches applied."""
     if "state" in instance.__dict__:
-        state = _copy(instance.state)  # the session's copy: patches must not change it
+        state = state_diff.copied(instance.state)  # the session's copy: patches must not change it
     else:  # deferred: decoded just now for this call alone, so no copy is needed
         state = session.scalar(select(Instance.state).where(Instance.id == instance.id))
     if instance.patch_bytes:
@@ -89,7 +85,7 @@ def _snapshot(
     instance.state = json.loads(text)
     instance.state_bytes = len(text)
     instance.count_state_write()
-    instance.variables_snapshot = _copy(variables)
+    instance.variables_snapshot = state_diff.copied(variables)
     had_patches, instance.patch_bytes = instance.patch_bytes, 0
     if had_patches:  # after every change to the row: the DELETE flushes them as one UPDATE
         session.execute(
@@ -137,14 +133,10 @@ class LiveWorkflows:
         self._held = 0
         self._lock = threading.Lock()
 
-    def take(self, instance_id: str, version: int) -> WorkflowRun | None:
-        """The instance's workflow at ``version``, removed from the cache while in use."""
-        found = self.take_any(instance_id)
-        return found[1] if found is not None and found[0] == version else None
-
-    def take_any(self, instance_id: str) -> tuple[int, WorkflowRun] | None:
-        """The instance's workflow at whatever version it was put, removed from the cache;
-        a stale one may still be caught up (``engine.state_catch_up``)."""
+    def take(self, instance_id: str) -> tuple[int, WorkflowRun] | None:
+        """The instance's workflow and the version it was put at, removed from the cache
+        while in use; the caller uses it at that version, or catches it up
+        (``engine.state_catch_up``)."""
         with self._lock:
             entry = self._items.pop(instance_id, None)
             if entry is None:

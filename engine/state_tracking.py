@@ -56,6 +56,20 @@ class StateMismatch(AssertionError):
     """The patched state differs from a full dump: a change escaped the fingerprints."""
 
 
+def check_against_dump(state: dict[str, Any], dump: dict[str, Any], what: str) -> None:
+    """Verify mode: ``state`` must equal the full ``dump`` of its workflow.
+
+    The saved pool may still hold values no task uses (until ``prune``); only the
+    ones the dump uses are compared.
+    """
+    expected = _json(dump)
+    values = state["values"]
+    pooled = {ref: values.get(ref) for ref in expected["values"]}
+    wrong = state_diff.diff(expected, {**state, "values": pooled})
+    if wrong:
+        raise StateMismatch(f"{what} differs from a full dump: {wrong[:5]}")
+
+
 def _json(value: Any) -> Any:
     """An independent plain-JSON copy (tuples become lists, as in the database)."""
     return json.loads(json.dumps(value))
@@ -252,12 +266,7 @@ class SavedState:
     def _check(self, ops: list[state_diff.Op], full_dump: Callable[[], dict[str, Any]]) -> None:
         """Verify mode: the previous save plus this patch must equal a full dump."""
         rebuilt = state_diff.apply(json.loads(self._text), _json(ops))
-        expected = _json(full_dump())
+        expected = full_dump()
         for state in (rebuilt, self.state):
-            # The saved pool may still hold values no task uses (until ``prune``).
-            values = state["values"]
-            pooled = {ref: values.get(ref) for ref in expected["values"]}
-            wrong = state_diff.diff(expected, {**state, "values": pooled})
-            if wrong:
-                raise StateMismatch(f"incremental state differs from a full dump: {wrong[:5]}")
+            check_against_dump(state, expected, "incremental state")
         self._text = json.dumps(self.state)

@@ -47,21 +47,19 @@ def restore(ctx: EngineContext, uow: SqlUnitOfWork, instance: Instance) -> Workf
             ctx.script_engine,
         )
         run.saved_variables = instance.variables
-        run.state_seq = instance.state_seq
     uow.runs[instance.id] = run
     return run
 
 
 def _live(ctx: EngineContext, uow: SqlUnitOfWork, instance: Instance) -> WorkflowRun | None:
     """The process's live copy of the workflow, caught up if another process moved it on."""
-    found = ctx.live_workflows.take_any(instance.id)
+    found = ctx.live_workflows.take(instance.id)
     if found is None:
         return None
     version, run = found
     if version == instance.version:
         return run
-    with clock.using(ctx.clock):
-        return run if state_catch_up.catch_up(uow.session, instance, run) else None
+    return run if state_catch_up.catch_up(uow.session, instance, run) else None
 
 
 def step(ctx: EngineContext, uow: SqlUnitOfWork, action: str, fn: Callable[[], T]) -> T:

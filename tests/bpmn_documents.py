@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from engine.process_parser import Dependencies
+
+# For parsing a document on its own: it calls no other process, decision or handler.
+NO_DEPENDENCIES = Dependencies(
+    process_xml=lambda key: None, decision_xml=lambda key: None, handlers=frozenset()
+)
+
 
 def process_document(process_id: str, body: str) -> bytes:
     """A ``bpmn:definitions`` holding the process ``process_id`` with ``body`` as its elements."""

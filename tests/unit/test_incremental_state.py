@@ -15,16 +15,12 @@ import pytest
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 
 from engine import state_diff
-from engine.process_parser import Dependencies, parse_bpmn
+from engine.process_parser import parse_bpmn
 from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
 from engine.sandbox import HuiqianScriptEngine, create_script_engine
 from engine.state_store import LiveWorkflows, footprint
 from engine.state_tracking import StateMismatch
-from tests.bpmn_documents import process_document
-
-NO_DEPENDENCIES = Dependencies(
-    process_xml=lambda key: None, decision_xml=lambda key: None, handlers=frozenset()
-)
+from tests.bpmn_documents import NO_DEPENDENCIES, process_document
 
 REVIEW_BPMN = process_document(
     "review",
@@ -202,17 +198,17 @@ def test_a_state_of_format_1_is_read_and_saved_whole_next(
     assert run.variables()["approved"] == 4
 
 
-def test_live_workflows_hand_out_only_the_version_asked_for(
+def test_live_workflows_hand_out_an_entry_with_the_version_it_was_put_at(
     bundle: SpecBundle, script_engine: HuiqianScriptEngine
 ) -> None:
+    """The caller compares the version (``engine.steps``): equal, used; older, caught up."""
     live = LiveWorkflows()
     run = _start(bundle, script_engine, 3)
     live.put("i1", 5, run)
-    assert live.take("i1", 6) is None, "another process moved the instance on"
-    assert live.take("i1", 5) is None, "a stale entry is dropped, not kept"
+    assert live.take("i1") == (5, run)
+    assert live.take("i1") is None, "taken out while a step uses it"
     live.put("i1", 6, run)
-    assert live.take("i1", 6) is run
-    assert live.take("i1", 6) is None, "taken out while a step uses it"
+    assert live.take("i1") == (6, run), "put back at the step's new version"
 
 
 def test_live_workflows_keep_within_their_memory_budget(
@@ -223,21 +219,21 @@ def test_live_workflows_keep_within_their_memory_budget(
     for number, run in enumerate(runs):
         live.put(f"i{number}", 1, run)
     assert len(live) == 2
-    assert live.take("i0", 1) is None, "the least recently used went first"
-    assert live.take("i2", 1) is runs[2]
+    assert live.take("i0") is None, "the least recently used went first"
+    assert live.take("i2") == (1, runs[2])
     tight = LiveWorkflows(budget_bytes=footprint(runs[0]) // 2)
     tight.put("i0", 1, runs[0])
     tight.put("i1", 1, runs[1])
     assert len(tight) == 1, "the last one stays, alone: its step held it anyway"
-    assert tight.take("i1", 1) is runs[1]
+    assert tight.take("i1") == (1, runs[1])
     off = LiveWorkflows(budget_bytes=0)
     off.put("i", 1, runs[0])
     assert len(off) == 0
     impatient = LiveWorkflows(idle_seconds=0)
     impatient.put("i0", 1, runs[0])
     impatient.put("i1", 1, runs[1])
-    assert impatient.take("i0", 1) is None, "idle entries go at the next put"
-    assert impatient.take("i1", 1) is runs[1]
+    assert impatient.take("i0") is None, "idle entries go at the next put"
+    assert impatient.take("i1") == (1, runs[1])
 
 
 def test_a_footprint_follows_the_memory_a_workflow_holds(

@@ -4,12 +4,11 @@ from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskIterator
 
 from engine.loop_depth import UNBOUNDED_DEPTH
-from engine.process_parser import Dependencies, parse_bpmn
+from engine.process_parser import parse_bpmn
 from engine.runtime import SERIALIZATION, SpecBundle, WorkflowRun
 from engine.sandbox import create_script_engine
+from tests.bpmn_documents import NO_DEPENDENCIES
 from tests.conftest import FIXTURES
-
-NO_DEPENDENCIES = Dependencies(lambda _key: None, lambda _key: None, frozenset())
 
 
 def _loop_bundle() -> SpecBundle:

@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 
-from engine.process_parser import Dependencies, parse_bpmn
+from engine.process_parser import parse_bpmn
 from engine.runtime import SERIALIZATION, SpecBundle, SpecCache, WorkflowRun
 from engine.sandbox import HuiqianScriptEngine, create_script_engine
+from tests.bpmn_documents import NO_DEPENDENCIES
 from tests.conftest import FIXTURES
-
-NO_DEPENDENCIES = Dependencies(
-    process_xml=lambda key: None, decision_xml=lambda key: None, handlers=frozenset()
-)
 
 
 @pytest.fixture(scope="module")

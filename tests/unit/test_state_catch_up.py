@@ -10,15 +10,12 @@ from typing import Any
 import pytest
 
 from engine import state_catch_up
-from engine.process_parser import Dependencies, parse_bpmn
+from engine.process_parser import parse_bpmn
 from engine.runtime import SpecBundle, WorkflowRun
 from engine.sandbox import create_script_engine
 from engine.state_tracking import VERIFY_ENV
-from tests.bpmn_documents import process_document
+from tests.bpmn_documents import NO_DEPENDENCIES, process_document
 
-NO_DEPENDENCIES = Dependencies(
-    process_xml=lambda key: None, decision_xml=lambda key: None, handlers=frozenset()
-)
 TWO_STEPS = process_document(
     "two_steps",
     """\

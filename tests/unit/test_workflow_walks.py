@@ -17,13 +17,11 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task, TaskState
 from SpiffWorkflow.workflow import Workflow
 
-from engine.process_parser import Dependencies, parse_bpmn
+from engine.process_parser import parse_bpmn
 from engine.runtime import SpecBundle
 from engine.sandbox import create_script_engine
 from engine.workflow_walks import HuiqianWorkflow
-from tests.bpmn_documents import process_document
-
-NO_DEPENDENCIES = Dependencies(lambda _key: None, lambda _key: None, frozenset())
+from tests.bpmn_documents import NO_DEPENDENCIES, process_document
 
 _SCRIPTS = "".join(
     f'<bpmn:scriptTask id="s{i}"><bpmn:script>trace = trace + ["s{i}"]</bpmn:script>'
